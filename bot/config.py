@@ -1,0 +1,289 @@
+"""The team's configuration: channels, people, the Q-matrix, ICP and signals.
+
+The shipped defaults live in `defaults.toml`; a team's file is merged over
+them key by key, then the whole is validated so that an error names the key.
+"""
+
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+LEVELS = (0, 1, 2, 3)
+MAX_LEVEL = 3
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Slack caps a button label at 75 characters; "3 · " takes four of them.
+MAX_LEVEL_LABEL = 70
+SUB_KEY = re.compile(r"^(?P<key>[a-z_][\w\-.]*(\[\d+\])?(\.[\w\-]+)*): ")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channels(_Strict):
+    sql: str = ""
+    nurture: str = ""
+    handoff: str = ""
+    digest: str = ""
+
+    @field_validator("*")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if value and not CHANNEL_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack channel ID (it looks like C0123ABCD; "
+                "copy it from the channel's details)"
+            )
+        return value
+
+
+class Team(_Strict):
+    sdrs: list[str] = []
+    aes: list[str] = []
+    managers: list[str] = []
+
+    @field_validator("*")
+    @classmethod
+    def _check_ids(cls, ids: list[str]) -> list[str]:
+        for index, value in enumerate(ids):
+            if not USER_ID.match(value):
+                raise ValueError(
+                    f"[{index}] {value!r} is not a Slack user ID (it looks like "
+                    "U0123ABCD; copy it from the person's profile)"
+                )
+        return ids
+
+
+class Criterion(_Strict):
+    label: str = Field(min_length=1, max_length=40)
+    weight: int = Field(ge=0, le=10)
+    source: Literal["interview", "icp", "engagement"]
+    question: str = Field(min_length=1, max_length=300)
+    levels: list[str] = Field(min_length=4, max_length=4)
+
+    @model_validator(mode="after")
+    def _check_levels(self) -> "Criterion":
+        for level, text in enumerate(self.levels):
+            if not text.strip() or len(text) > MAX_LEVEL_LABEL:
+                raise ValueError(
+                    f"levels[{level}] must be 1-{MAX_LEVEL_LABEL} characters "
+                    "(it becomes a button label)"
+                )
+        return self
+
+
+class Condition(_Strict):
+    criterion: str
+    at_least: int | None = Field(default=None, ge=0, le=MAX_LEVEL)
+    at_most: int | None = Field(default=None, ge=0, le=MAX_LEVEL)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "Condition":
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
+
+    def holds(self, levels: dict[str, int]) -> bool:
+        level = levels.get(self.criterion, 0)
+        if self.at_least is not None:
+            return level >= self.at_least
+        return level <= self.at_most
+
+    def describe(self, label: str) -> str:
+        if self.at_least is not None:
+            return f"{label} ≥ {self.at_least}"
+        return f"{label} ≤ {self.at_most}"
+
+
+class Rule(_Strict):
+    when: list[Condition] = Field(min_length=1)
+    unless: list[Condition] = []
+    reason: str = Field(min_length=1, max_length=200)
+    waived: str = ""
+
+
+class Matrix(_Strict):
+    name: str = Field(min_length=1, max_length=60)
+    threshold: int = Field(ge=0)
+    criteria: dict[str, Criterion] = Field(min_length=1)
+    rules: dict[str, Rule] = {}
+
+    @model_validator(mode="after")
+    def _check_references(self) -> "Matrix":
+        if self.threshold > self.max_total:
+            raise ValueError(
+                f"threshold: {self.threshold} is above the highest possible "
+                f"total ({self.max_total})"
+            )
+        sources = [c.source for c in self.criteria.values()]
+        for source in ("icp", "engagement"):
+            if sources.count(source) > 1:
+                raise ValueError(f"criteria: only one criterion may use {source!r}")
+        for rule_id, rule in self.rules.items():
+            for part in ("when", "unless"):
+                for index, condition in enumerate(getattr(rule, part)):
+                    if condition.criterion not in self.criteria:
+                        raise ValueError(
+                            f"rules.{rule_id}.{part}[{index}].criterion: "
+                            f"{condition.criterion!r} is not a criterion "
+                            f"(known: {', '.join(self.criteria)})"
+                        )
+        return self
+
+    @property
+    def max_total(self) -> int:
+        return sum(c.weight * MAX_LEVEL for c in self.criteria.values())
+
+    @property
+    def version(self) -> str:
+        """A short content hash: equal matrices share a version."""
+        canonical = json.dumps(self.model_dump(), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def criterion_for(self, source: str) -> str | None:
+        return next((k for k, c in self.criteria.items() if c.source == source), None)
+
+
+class Icp(_Strict):
+    industries: list[str] = []
+    employees_min: int = Field(default=0, ge=0)
+    employees_max: int = Field(default=0, ge=0)
+    countries: list[str] = []
+
+
+class Signal(_Strict):
+    label: str = Field(min_length=1, max_length=40)
+    weight: float = Field(ge=0)
+    events: list[str] = Field(min_length=1)
+
+
+class Engagement(_Strict):
+    half_life_days: float = Field(gt=0)
+    window_days: int = Field(gt=0)
+    level_thresholds: list[float] = Field(min_length=3, max_length=3)
+    signals: dict[str, Signal] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> "Engagement":
+        low, mid, high = self.level_thresholds
+        if not 0 < low <= mid <= high:
+            raise ValueError("level_thresholds: must be positive and ascending")
+        seen: dict[str, str] = {}
+        for kind, signal in self.signals.items():
+            for name in signal.events:
+                key = normalise_event_name(name)
+                if key in seen and seen[key] != kind:
+                    raise ValueError(
+                        f"signals.{kind}.events: {name!r} is already mapped "
+                        f"to {seen[key]!r}"
+                    )
+                seen[key] = kind
+        return self
+
+    def signal_for(self, event_name: str) -> str | None:
+        """The signal kind an event name maps to, or None."""
+        return self._event_index.get(normalise_event_name(event_name))
+
+    @property
+    def _event_index(self) -> dict[str, str]:
+        return {
+            normalise_event_name(name): kind
+            for kind, signal in self.signals.items()
+            for name in signal.events
+        }
+
+
+class Config(_Strict):
+    channels: Channels = Channels()
+    team: Team = Team()
+    matrix: Matrix
+    icp: Icp = Icp()
+    engagement: Engagement
+
+    def require_slack_setup(self) -> None:
+        """Fail if the channels and people a live bot needs are missing."""
+        missing = [
+            f"channels.{name}"
+            for name in ("sql", "nurture", "handoff")
+            if not getattr(self.channels, name)
+        ]
+        missing += [
+            f"team.{role}" for role in ("sdrs", "aes") if not getattr(self.team, role)
+        ]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} must be set in the config file before the "
+                "bot can run in Slack (see the README's configuration reference)."
+            )
+
+
+def normalise_event_name(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "_", name.strip().lower())
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Merge `override` into `base`: tables key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: Path | None) -> Config:
+    """Load the defaults, merge the team's file over them, and validate."""
+    data = _read_toml(DEFAULTS_PATH)
+    if path is not None and path.exists():
+        data = merge(data, _read_toml(path))
+    return parse_config(data, origin=str(path) if path else "defaults")
+
+
+def parse_config(data: dict, origin: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, origin)) from None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling against the README)"
+        # Validators of a whole table start their message with the sub-key.
+        sub_key = SUB_KEY.match(message)
+        if sub_key:
+            key = f"{key}.{sub_key['key']}" if key else sub_key["key"]
+            message = message[sub_key.end() :]
+        lines.append(f"{key}: {message}" if key else message)
+    return f"{origin}: invalid configuration:\n  " + "\n  ".join(lines)

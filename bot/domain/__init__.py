@@ -1,0 +1,1 @@
+"""The qualification domain. Nothing here imports Slack."""

@@ -1,0 +1,177 @@
+"""Database tables. Every change here comes with an Alembic revision."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from bot.db import UTCDateTime, utcnow
+
+OPEN_INTERVIEW = text("status IN ('active', 'review')")
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+class MatrixVersion(SQLModel, table=True):
+    """A snapshot of the matrix a decision was scored with."""
+
+    __tablename__ = "matrix_versions"
+
+    version: str = Field(primary_key=True, max_length=12)
+    name: str
+    content: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _when(nullable=False)
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "leads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str | None = Field(default=None, unique=True, max_length=320)
+    name: str = ""
+    title: str = ""
+    company: str = ""
+    domain: str = Field(default="", index=True, max_length=253)
+    industry: str = ""
+    employees: int | None = None
+    country: str = ""
+    attributes: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    owner_user_id: str | None = None
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+    @property
+    def display_name(self) -> str:
+        company = self.company or self.domain or "unknown company"
+        return f"{self.name} ({company})" if self.name else company
+
+
+class Event(SQLModel, table=True):
+    """One engagement event of a lead (a page view, an email click, ...)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_lead_occurred", "lead_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    name: str
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    source: str = "csv"
+    dedupe_key: str = Field(unique=True, max_length=64)
+    properties: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class Interview(SQLModel, table=True):
+    """An SDR's qualification of one lead, from /qualify to the decision."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (
+        Index(
+            "uq_interviews_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=OPEN_INTERVIEW,
+            postgresql_where=OPEN_INTERVIEW,
+        ),
+        Index(
+            "uq_interviews_open_sdr",
+            "sdr_user_id",
+            unique=True,
+            sqlite_where=OPEN_INTERVIEW,
+            postgresql_where=OPEN_INTERVIEW,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    sdr_user_id: str
+    dm_channel_id: str
+    # active: questions being asked; review: all answered; then submitted or
+    # cancelled.
+    status: str = Field(default="active", max_length=16)
+    questions: list = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    current_criterion: str | None = None
+    review_ts: str | None = None
+    matrix_version: str = Field(foreign_key="matrix_versions.version")
+    started_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class Answer(SQLModel, table=True):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("interview_id", "criterion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: int = Field(foreign_key="interviews.id", ondelete="CASCADE")
+    criterion: str
+    level: int | None = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # button, changed (from the review), or data (computed from stored data).
+    source: str = ""
+    question_ts: str | None = None
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: int = Field(foreign_key="interviews.id", unique=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    sdr_user_id: str
+    outcome: str = Field(max_length=16)
+    total: int
+    max_total: int
+    threshold: int
+    breakdown: list = Field(sa_column=Column(JSON, nullable=False))
+    reasons: list = Field(sa_column=Column(JSON, nullable=False))
+    signals: list = Field(sa_column=Column(JSON, nullable=False))
+    matrix_version: str = Field(foreign_key="matrix_versions.version")
+    decided_at: datetime = _when(nullable=False, index=True)
+    channel_id: str | None = None
+    message_ts: str | None = None
+    permalink: str | None = None
+
+
+class Handoff(SQLModel, table=True):
+    """An SQL handed to an AE."""
+
+    __tablename__ = "handoffs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decisions.id", unique=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    ae_user_id: str
+    status: str = Field(default="pending", max_length=16)
+    dm_channel_id: str | None = None
+    dm_ts: str | None = None
+    channel_id: str | None = None
+    channel_ts: str | None = None
+    created_at: datetime = _when(nullable=False)
+
+
+class SlackEvent(SQLModel, table=True):
+    """Event IDs already applied, so that Slack's retries change nothing."""
+
+    __tablename__ = "slack_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _when(nullable=False)
+
+
+class RoutingCursor(SQLModel, table=True):
+    """Where the round-robin of a pool of people stands."""
+
+    __tablename__ = "routing_cursors"
+
+    pool: str = Field(primary_key=True, max_length=32)
+    position: int = 0

@@ -1,0 +1,47 @@
+"""Process settings read from the environment (and `.env`)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values copied from .env.example that were never replaced with real ones.
+PLACEHOLDER_MARKERS = ("your-", "xxxx", "changeme", "replace-me")
+
+
+class SettingsError(Exception):
+    """A required setting is missing or still holds a placeholder."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///./qualify.db"
+    qualify_config: Path = Path("qualify.toml")
+    port: int = Field(default=3000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1)
+    web_threads: int = Field(default=8, ge=1)
+    log_level: str = "INFO"
+
+    def require(self, *names: str) -> None:
+        """Fail with one clear message if any named setting is unusable."""
+        problems = []
+        for name in names:
+            value = getattr(self, name)
+            if not value:
+                problems.append(f"{name.upper()} is not set")
+            elif any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
+                problems.append(
+                    f"{name.upper()} still holds the placeholder from .env.example"
+                )
+        if problems:
+            raise SettingsError(
+                "; ".join(problems)
+                + ". Set it in the environment or in .env (see .env.example)."
+            )
