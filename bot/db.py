@@ -107,3 +107,14 @@ def upgrade_database(database_url: str) -> None:
     logger.info(
         "database upgraded backend=%s", make_url(database_url).get_backend_name()
     )
+
+
+def insert_ignoring_conflicts(session, model, values: dict) -> bool:
+    """INSERT a row unless it collides with a unique key; True if it was new."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    return session.execute(statement).rowcount == 1

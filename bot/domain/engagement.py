@@ -48,7 +48,9 @@ def assess_events(
         if kind is None or not horizon <= occurred_at <= now:
             continue
         age_days = (now - occurred_at).total_seconds() / 86400
-        decayed = config.signals[kind].weight * 0.5 ** (age_days / config.half_life_days)
+        decayed = config.signals[kind].weight * 0.5 ** (
+            age_days / config.half_life_days
+        )
         entry = totals.setdefault(kind, [0, 0.0, occurred_at])
         entry[0] += 1
         entry[1] += decayed
@@ -65,7 +67,7 @@ def assess_events(
 
 
 def assess_lead(
-    session: Session, config: Engagement, lead_id: int, now: datetime
+    lead_id: int, *, session: Session, config: Engagement, now: datetime
 ) -> EngagementAssessment:
     """Engagement of one stored lead as of `now`."""
     horizon = now - timedelta(days=config.window_days)

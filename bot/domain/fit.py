@@ -27,7 +27,9 @@ class FitAssessment:
         return "; ".join(parts)
 
 
-def assess_fit(icp: Icp, industry: str, employees: int | None, country: str) -> FitAssessment:
+def assess_fit(
+    icp: Icp, industry: str, employees: int | None, country: str
+) -> FitAssessment:
     """Score fit from stored data; the level is None when any dimension is unknown."""
     matched, missed, unknown = [], [], []
 

@@ -63,10 +63,14 @@ def score_levels(
         reasons = vetoes
     elif total >= matrix.threshold:
         outcome = SQL
-        reasons = [f"Total {total}/{matrix.max_total} meets the bar of {matrix.threshold}"]
+        reasons = [
+            f"Total {total}/{matrix.max_total} meets the bar of {matrix.threshold}"
+        ]
     else:
         outcome = NURTURE
-        reasons = [f"Total {total}/{matrix.max_total} is below the bar of {matrix.threshold}"]
+        reasons = [
+            f"Total {total}/{matrix.max_total} is below the bar of {matrix.threshold}"
+        ]
 
     return Scorecard(
         scores=scores,
@@ -79,7 +83,9 @@ def score_levels(
     )
 
 
-def _score_one(key: str, matrix: Matrix, levels: dict[str, int], note: str) -> CriterionScore:
+def _score_one(
+    key: str, matrix: Matrix, levels: dict[str, int], note: str
+) -> CriterionScore:
     criterion = matrix.criteria[key]
     level = levels.get(key, 0)
     if level not in range(MAX_LEVEL + 1):

@@ -1,0 +1,158 @@
+"""The command line: `python -m bot serve|socket|demo|import|migrate`.
+
+This is the only place that configures logging.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import ConfigError, load_config
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger("bot")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(ctx: click.Context):
+    settings = ctx.obj
+    try:
+        return load_config(settings.qualify_config)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Qualify: lead qualification interviews in Slack."""
+    settings = Settings()
+    _setup_logging(settings.log_level)
+    ctx.obj = settings
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema."""
+    from bot.db import upgrade_database
+
+    upgrade_database(ctx.obj.database_url)
+
+
+def _prepare_live(ctx: click.Context, *required: str):
+    settings: Settings = ctx.obj
+    config = _load(ctx)
+    try:
+        settings.require(*required)
+        config.require_slack_setup()
+    except (SettingsError, ConfigError) as error:
+        raise click.ClickException(str(error)) from None
+
+    from bot.db import upgrade_database
+
+    upgrade_database(settings.database_url)
+    return settings, config
+
+
+@main.command()
+@click.option("--port", type=int, help="Port to listen on (default $PORT or 3000).")
+@click.pass_context
+def serve(ctx: click.Context, port: int | None) -> None:
+    """Serve Slack's requests over HTTP at /slack/events."""
+    settings, config = _prepare_live(ctx, "slack_bot_token", "slack_signing_secret")
+
+    from bot.app import create_app
+    from bot.server import serve as run_server
+    from bot.web import create_web_app
+
+    def load_app():
+        return create_web_app(create_app(settings, config))
+
+    port = port or settings.port
+    logger.info("serving port=%s workers=%s", port, settings.web_concurrency)
+    run_server(
+        load_app,
+        port=port,
+        workers=settings.web_concurrency,
+        threads=settings.web_threads,
+    )
+
+
+@main.command()
+@click.pass_context
+def socket(ctx: click.Context) -> None:
+    """Connect to Slack over Socket Mode (no public URL needed)."""
+    settings, config = _prepare_live(ctx, "slack_bot_token", "slack_app_token")
+
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+
+    app = create_app(settings, config)
+    SocketModeHandler(app, settings.slack_app_token).start()
+
+
+@main.command()
+@click.option("--auto", is_flag=True, help="Answer the questions by itself.")
+@click.option("--lead", default="dana@northwind.example", help="Lead to qualify.")
+@click.pass_context
+def demo(ctx: click.Context, auto: bool, lead: str) -> None:
+    """Run an interview in the terminal with sample data: no Slack, no keys."""
+    from bot.demo import run_demo
+
+    interactive = not auto and sys.stdin.isatty()
+    run_demo(lead_query=lead, interactive=interactive)
+
+
+@main.command(name="import")
+@click.argument("kind", type=click.Choice(["leads", "events"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_(ctx: click.Context, kind: str, file: Path) -> None:
+    """Import leads or engagement events from a CSV file."""
+    from bot.db import make_engine, upgrade_database
+    from bot.domain import importer
+
+    settings: Settings = ctx.obj
+    config = _load(ctx)
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        if kind == "leads":
+            result = importer.import_leads(file, engine=engine)
+        else:
+            result = importer.import_events(file, engine=engine, config=config)
+    except importer.ImportFileError as error:
+        raise click.ClickException(str(error)) from None
+    _print_import(result)
+    if result.errors:
+        sys.exit(1)
+
+
+def _print_import(result) -> None:
+    click.echo(
+        f"{result.kind}: {result.imported} imported, {result.updated} updated, "
+        f"{result.duplicates} already present, {len(result.errors)} rejected"
+    )
+    for error in result.errors:
+        click.echo(f"  line {error.line}: {error.reason}", err=True)
+    for name, count in sorted(result.unmapped.items()):
+        click.echo(
+            f"  note: event {name!r} ×{count} is not mapped in [engagement.signals]; "
+            "it counts 0 until it is",
+            err=True,
+        )
+
+
+if __name__ == "__main__":
+    main(prog_name="python -m bot")

@@ -1,0 +1,59 @@
+"""Everything a Slack user reads, short enough to review in one sitting.
+
+Multi-line copy lives in prompts/*.j2; Block Kit layout in bot/slack/blocks.py.
+Each message says what happened and what to do next. `{ref}` matches the
+`ref=` field of the log line written when something broke.
+"""
+
+LOOKING_UP = "Looking up “{query}”…"
+NOT_ALLOWED = (
+    "Only the SDRs and managers listed in Qualify's config can qualify leads. "
+    "Ask whoever runs Qualify to add your user ID ({user_id}) to `team.sdrs`."
+)
+PICK_LEAD = "I found {count} leads matching “{query}”. Which one did you talk to?"
+NO_MATCH_MODAL_TITLE = "New lead"
+NO_MATCH_INTRO = (
+    "No stored lead matches “{query}”. Tell me the company and I'll create the "
+    "lead and start the interview."
+)
+STARTED = "I've started qualifying *{lead}* in our DM: {link}"
+STARTED_NO_LINK = "I've started qualifying *{lead}* in our DM with you."
+LEAD_TAKEN = "{holder} is already qualifying *{lead}* (since {since}). Ask them before you start another."
+SDR_BUSY = (
+    "You're in the middle of qualifying *{lead}*. Finish it in our DM, or type "
+    "`{command} cancel` to drop it, then try again."
+)
+NOTHING_TO_CANCEL = "You have no interview open. Type `{command} <lead>` to start one."
+CANCELLED = "Cancelled the interview for *{lead}*. Nothing was posted."
+NOT_YOURS = "This interview is {owner}'s; only they can answer it."
+CLOSED = "This interview is already {status}; nothing changed."
+NOT_ASKED = "That question is no longer part of this interview; nothing changed."
+NO_OPEN_INTERVIEW_DM = (
+    "I'm not running an interview with you right now. Type `{command} <lead>` in any "
+    "channel to start one."
+)
+REVIEW_PENDING_DM = (
+    "All questions are answered. Use *Change an answer* on the review to edit a note "
+    "or a level, or *Submit* to post the decision."
+)
+NOTE_SAVED = "Saved as the note for *{criterion}*. Click a level when you're ready."
+SUBMITTED_SQL = (
+    "*{lead}* is a Sales Qualified Lead ({total}/{max_total}), handed to {ae}. {link}"
+)
+SUBMITTED_NURTURE = "*{lead}* goes to nurture ({total}/{max_total}). {link}"
+POST_FAILED = (
+    "The decision is saved, but I couldn't post to {channel} ({error}). "
+    "Invite me to that channel or ask an admin to check `channels` in the config. "
+    "Reference: {ref}."
+)
+DM_FAILED = (
+    "The decision is saved, but I couldn't DM {user} ({error}). Reference: {ref}."
+)
+UNEXPECTED = (
+    "Something went wrong on my side, and your answers so far are saved. Please try "
+    "again; if it keeps happening, give this reference to whoever runs Qualify: {ref}."
+)
+MODAL_COMPANY_LABEL = "Company"
+MODAL_DOMAIN_LABEL = "Website domain"
+MODAL_CHANGE_TITLE = "Change answers"
+VIEW_POST = "View the post"

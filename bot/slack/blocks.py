@@ -1,0 +1,392 @@
+"""Block Kit layouts for every message and modal the bot sends.
+
+Only this module (with bot/slack/mrkdwn.py) decides how things look in Slack;
+everything typed by a person or imported from a file goes through `escape`.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import messages
+from bot.config import Config
+from bot.domain.decisions import Assessment, DecisionResult
+from bot.domain.fit import FitAssessment
+from bot.domain.interviews import InterviewState
+from bot.domain.scoring import CriterionScore, Scorecard
+from bot.models import Lead
+from bot.slack.mrkdwn import clip, date, escape, link, quote, user
+from bot.templating import render
+
+ANSWER = "answer"
+PICK_LEAD = "pick_lead"
+SUBMIT = "review_submit"
+CHANGE = "review_change"
+CANCEL = "review_cancel"
+NEW_LEAD_VIEW = "new_lead"
+CHANGE_VIEW = "change_answers"
+SECTION_LIMIT = 3000
+MAX_PICKS = 10
+
+
+@dataclass(frozen=True)
+class Message:
+    """What chat.postMessage needs: a notification text and the blocks."""
+
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+
+
+def section(text: str) -> dict:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)},
+    }
+
+
+def context(text: str) -> dict:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}],
+    }
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, 150)}}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    element = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, 75)},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def lead_title(lead: Lead) -> str:
+    """The lead as a reader recognises it, escaped for mrkdwn."""
+    return escape(lead.display_name)
+
+
+def lead_facts(lead: Lead) -> str:
+    facts = [lead.title, lead.email, lead.domain, lead.industry, lead.country]
+    if lead.employees is not None:
+        facts.append(f"{lead.employees:,} employees")
+    return " · ".join(escape(fact) for fact in facts if fact)
+
+
+def help_message(config: Config, command: str) -> Message:
+    matrix = config.matrix
+    text = render(
+        "help.mrkdwn.j2",
+        command=command,
+        questions=[
+            c.label for c in matrix.criteria.values() if c.source == "interview"
+        ],
+        threshold=matrix.threshold,
+        max_total=matrix.max_total,
+    )
+    return Message(text=text, blocks=[section(text)])
+
+
+def pick_lead_message(leads: list[Lead], query: str) -> Message:
+    text = messages.PICK_LEAD.format(count=len(leads), query=escape(query))
+    blocks = [section(text)]
+    for lead in leads[:MAX_PICKS]:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{lead_title(lead)}*\n{lead_facts(lead)}",
+                },
+                "accessory": button("Qualify", f"{PICK_LEAD}:{lead.id}", str(lead.id)),
+            }
+        )
+    return Message(text=text, blocks=blocks)
+
+
+def new_lead_modal(query: str, channel_id: str) -> dict:
+    guess_domain = query if "." in query and " " not in query else ""
+    guess_company = "" if guess_domain else query
+    return {
+        "type": "modal",
+        "callback_id": NEW_LEAD_VIEW,
+        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "title": {"type": "plain_text", "text": messages.NO_MATCH_MODAL_TITLE},
+        "submit": {"type": "plain_text", "text": "Start interview"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            section(messages.NO_MATCH_INTRO.format(query=escape(clip(query, 200)))),
+            _text_input("company", messages.MODAL_COMPANY_LABEL, guess_company, 200),
+            _text_input("domain", messages.MODAL_DOMAIN_LABEL, guess_domain, 253),
+        ],
+    }
+
+
+def _text_input(
+    block_id: str, label: str, initial: str, max_length: int, multiline: bool = False
+) -> dict:
+    element = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "max_length": max_length,
+        "multiline": multiline,
+    }
+    if initial:
+        element["initial_value"] = clip(initial, max_length)
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": multiline,
+    }
+
+
+def question_message(
+    state: InterviewState, criterion_key: str, config: Config, fit: FitAssessment | None
+) -> Message:
+    criterion = config.matrix.criteria[criterion_key]
+    step, steps = state.step_of(criterion_key)
+    answer = state.answers[criterion_key]
+    text = (
+        f"*{lead_title(state.lead)}* · question {step} of {steps}\n"
+        f"*{escape(criterion.label)}* (weight {criterion.weight}×)\n"
+        f"{escape(criterion.question)}"
+    )
+    blocks = [section(text)]
+    if criterion.source == "icp" and fit is not None:
+        known = fit.explain() or "no firmographics stored"
+        blocks.append(context(f"Stored data: {escape(known)}"))
+    if answer.note:
+        blocks.append(section(f"*Your note*\n{quote(answer.note)}"))
+    value = {"i": state.id, "c": criterion_key}
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"levels:{criterion_key}",
+            "elements": [
+                button(
+                    f"{level} · {label}",
+                    f"{ANSWER}:{level}",
+                    json.dumps({**value, "l": level}, separators=(",", ":")),
+                )
+                for level, label in enumerate(criterion.levels)
+            ],
+        }
+    )
+    blocks.append(
+        context("Or type what you heard; I'll keep it as the note for this question.")
+    )
+    return Message(text=f"{criterion.label}: {criterion.question}", blocks=blocks)
+
+
+def answered_message(
+    state: InterviewState, criterion_key: str, config: Config
+) -> Message:
+    criterion = config.matrix.criteria[criterion_key]
+    answer = state.answers[criterion_key]
+    step, steps = state.step_of(criterion_key)
+    recorded = f"{answer.level} · {escape(criterion.levels[answer.level])}"
+    text = (
+        f"*{lead_title(state.lead)}* · question {step} of {steps}\n"
+        f":white_check_mark: *{escape(criterion.label)}* → *{recorded}*"
+    )
+    blocks = [section(text)]
+    if answer.note:
+        blocks.append(section(f"*Note*\n{quote(answer.note)}"))
+    return Message(text=f"{criterion.label}: recorded {answer.level}", blocks=blocks)
+
+
+def _score_line(score: CriterionScore) -> str:
+    line = (
+        f"*{escape(score.label)}* · {score.level} · {escape(score.level_text)}"
+        f" · {score.weight}× = *{score.points}*"
+    )
+    return f"{line}\n{quote(score.note, 600)}" if score.note else line
+
+
+def _outcome_line(scorecard: Scorecard) -> str:
+    outcome = "Sales Qualified Lead" if scorecard.is_sql else "Nurture"
+    return (
+        f"*Total {scorecard.total}/{scorecard.max_total}* → *{outcome}* "
+        f"(bar {scorecard.threshold})\n"
+        + "\n".join(f"• {escape(r)}" for r in scorecard.reasons)
+    )
+
+
+def _breakdown_blocks(assessment: Assessment, now: datetime) -> list[dict]:
+    scorecard = assessment.scorecard
+    blocks = [section(_score_line(score)) for score in scorecard.scores]
+    blocks.append(
+        context(f"Engagement signals: {escape(assessment.engagement.explain(now))}")
+    )
+    blocks.append(section(_outcome_line(scorecard)))
+    return blocks
+
+
+def review_message(
+    state: InterviewState, assessment: Assessment, now: datetime
+) -> Message:
+    value = str(state.id)
+    blocks = [header(f"Review: {clip(state.lead.display_name, 130)}")]
+    blocks += _breakdown_blocks(assessment, now)
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "review",
+            "elements": [
+                button("Submit", SUBMIT, value, style="primary"),
+                button("Change an answer", CHANGE, value),
+                {
+                    **button("Cancel", CANCEL, value, style="danger"),
+                    "confirm": {
+                        "title": {
+                            "type": "plain_text",
+                            "text": "Cancel this interview?",
+                        },
+                        "text": {
+                            "type": "plain_text",
+                            "text": "Your answers will not be posted.",
+                        },
+                        "confirm": {"type": "plain_text", "text": "Cancel interview"},
+                        "deny": {"type": "plain_text", "text": "Keep it"},
+                    },
+                },
+            ],
+        }
+    )
+    scorecard = assessment.scorecard
+    return Message(
+        text=f"Review {state.lead.display_name}: {scorecard.total}/{scorecard.max_total}",
+        blocks=blocks,
+    )
+
+
+def closed_review_message(
+    state: InterviewState, assessment: Assessment, summary: str, now: datetime
+) -> Message:
+    """The review once submitted or cancelled: same breakdown, no buttons."""
+    blocks = [header(f"Review: {clip(state.lead.display_name, 130)}")]
+    blocks += _breakdown_blocks(assessment, now)
+    blocks.append(section(summary))
+    return Message(text=summary, blocks=blocks)
+
+
+def change_answers_modal(state: InterviewState, config: Config) -> dict:
+    blocks = []
+    for key in state.interview.questions:
+        criterion = config.matrix.criteria[key]
+        answer = state.answers[key]
+        options = [
+            {
+                "text": {"type": "plain_text", "text": clip(f"{level} · {label}", 75)},
+                "value": str(level),
+            }
+            for level, label in enumerate(criterion.levels)
+        ]
+        select = {"type": "static_select", "action_id": "level", "options": options}
+        if answer.level is not None:
+            select["initial_option"] = options[answer.level]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"level:{key}",
+                "label": {"type": "plain_text", "text": criterion.label},
+                "element": select,
+            }
+        )
+        blocks.append(
+            _text_input(
+                f"note:{key}", f"{criterion.label} note", answer.note, 3000, True
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": CHANGE_VIEW,
+        "private_metadata": str(state.id),
+        "title": {"type": "plain_text", "text": messages.MODAL_CHANGE_TITLE},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": blocks,
+    }
+
+
+def _people_line(state: InterviewState, ae_user_id: str | None) -> str:
+    line = f"SDR {user(state.interview.sdr_user_id)}"
+    return f"{line} · AE {user(ae_user_id)}" if ae_user_id else line
+
+
+def sql_post(state: InterviewState, result: DecisionResult, now: datetime) -> Message:
+    """The SQL channel post: everything the SDR learned, for the AE and the team."""
+    scorecard = result.assessment.scorecard
+    ae = result.handoff.ae_user_id if result.handoff else None
+    blocks = [
+        header(f"SQL: {clip(state.lead.display_name, 140)}"),
+        section(f"{lead_facts(state.lead)}\n{_people_line(state, ae)}"),
+        *_breakdown_blocks(result.assessment, now),
+        context(f"Matrix {scorecard.matrix_version} · decided {date(now)}"),
+    ]
+    return Message(
+        text=f"SQL: {state.lead.display_name} ({scorecard.total}/{scorecard.max_total})",
+        blocks=blocks,
+    )
+
+
+def handoff_dm(
+    state: InterviewState, result: DecisionResult, sql_link: str | None, now: datetime
+) -> Message:
+    scorecard = result.assessment.scorecard
+    intro = (
+        f"{user(state.interview.sdr_user_id)} qualified *{lead_title(state.lead)}* "
+        f"and it's yours: *{scorecard.total}/{scorecard.max_total}*."
+    )
+    if sql_link:
+        intro += f" {link(sql_link, 'See the SQL post')}"
+    blocks = [
+        section(intro),
+        section(lead_facts(state.lead) or "No firmographics stored."),
+    ]
+    blocks += _breakdown_blocks(result.assessment, now)
+    return Message(text=f"New SQL for you: {state.lead.display_name}", blocks=blocks)
+
+
+def handoff_post(
+    state: InterviewState, result: DecisionResult, sql_link: str | None
+) -> Message:
+    scorecard = result.assessment.scorecard
+    text = (
+        f"*{lead_title(state.lead)}* → {user(result.handoff.ae_user_id)} "
+        f"from {user(state.interview.sdr_user_id)} · {scorecard.total}/{scorecard.max_total}"
+    )
+    if sql_link:
+        text += f" · {link(sql_link, 'details')}"
+    return Message(text=f"Handoff: {state.lead.display_name}", blocks=[section(text)])
+
+
+def nurture_post(
+    state: InterviewState, result: DecisionResult, now: datetime
+) -> Message:
+    scorecard = result.assessment.scorecard
+    weakest = scorecard.weakest()
+    why = "\n".join(
+        f"• {escape(score.label)} {score.level} · {escape(score.level_text)}"
+        for score in weakest
+    )
+    blocks = [
+        header(f"Nurture: {clip(state.lead.display_name, 130)}"),
+        section(f"{lead_facts(state.lead)}\n{_people_line(state, None)}"),
+        section(f"*Why nurture*\n{why}" if why else "*Why nurture*"),
+        *_breakdown_blocks(result.assessment, now),
+        context(f"Matrix {scorecard.matrix_version} · decided {date(now)}"),
+    ]
+    labels = ", ".join(score.label for score in weakest) or "total below the bar"
+    return Message(
+        text=f"Nurture: {state.lead.display_name} ({labels})",
+        blocks=blocks,
+    )

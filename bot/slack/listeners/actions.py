@@ -1,0 +1,70 @@
+"""Button clicks: level answers, lead choices and the review's buttons."""
+
+import re
+
+from slack_bolt import Ack, App, Respond
+
+from bot import conversation
+from bot.conversation import Services
+from bot.slack import blocks
+from bot.slack.listeners.replies import ephemeral
+from bot.slack.payloads import PayloadError, parse_level_click, parse_review_click
+
+
+def register(app: App, services: Services) -> None:
+    def answer(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        click = parse_level_click(body)
+        conversation.answer(
+            services,
+            user_id=click.user_id,
+            interview_id=click.interview_id,
+            criterion=click.criterion,
+            level=click.level,
+            channel_id=click.channel_id,
+            message_ts=click.message_ts,
+            reply=ephemeral(respond),
+        )
+
+    def pick_lead(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        try:
+            lead_id = int(body["actions"][0]["value"])
+        except (KeyError, IndexError, ValueError):
+            raise PayloadError("actions[0].value is not a lead ID") from None
+        conversation.begin(
+            services,
+            lead_id=lead_id,
+            user_id=body["user"]["id"],
+            reply=ephemeral(respond, replace_original=True),
+        )
+
+    def review(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        click = parse_review_click(body)
+        action_id = body["actions"][0]["action_id"]
+        step = {
+            blocks.SUBMIT: conversation.submit,
+            blocks.CANCEL: conversation.cancel,
+        }.get(action_id)
+        if step is not None:
+            step(
+                services,
+                user_id=click.user_id,
+                interview_id=click.interview_id,
+                reply=ephemeral(respond),
+            )
+            return
+        conversation.open_change_modal(
+            services,
+            user_id=click.user_id,
+            interview_id=click.interview_id,
+            trigger_id=click.trigger_id,
+            reply=ephemeral(respond),
+        )
+
+    app.action(re.compile(rf"^{blocks.ANSWER}:\d$"))(answer)
+    app.action(re.compile(rf"^{blocks.PICK_LEAD}:\d+$"))(pick_lead)
+    app.action(re.compile(rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"))(
+        review
+    )

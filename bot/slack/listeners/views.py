@@ -1,0 +1,50 @@
+"""Modal submissions: a new lead, and changes made from the review."""
+
+from slack_bolt import Ack, App
+
+from bot import conversation
+from bot.config import MAX_LEVEL
+from bot.conversation import Services
+from bot.domain.leads import DOMAIN, normalise_domain
+from bot.slack import blocks
+from bot.slack.payloads import view_selected, view_value
+
+
+def register(app: App, services: Services) -> None:
+    def new_lead(ack: Ack, body: dict, view: dict) -> None:
+        company = view_value(view, "company")
+        domain = view_value(view, "domain")
+        errors = {}
+        if not company:
+            errors["company"] = "Enter the company's name."
+        if not DOMAIN.match(normalise_domain(domain)):
+            errors["domain"] = "Enter a domain like acme.com."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        conversation.create_and_begin(
+            services, user_id=body["user"]["id"], company=company, domain=domain
+        )
+
+    def change_answers(ack: Ack, body: dict, view: dict) -> None:
+        ack()
+        changes = {}
+        for block_id in view["state"]["values"]:
+            kind, _, criterion = block_id.partition(":")
+            if kind != "level":
+                continue
+            selected = view_selected(view, block_id, "level")
+            level = int(selected) if selected is not None else None
+            if level is not None and not 0 <= level <= MAX_LEVEL:
+                level = None
+            changes[criterion] = (level, view_value(view, f"note:{criterion}"))
+        conversation.change(
+            services,
+            user_id=body["user"]["id"],
+            interview_id=int(view["private_metadata"]),
+            changes=changes,
+        )
+
+    app.view(blocks.NEW_LEAD_VIEW)(new_lead)
+    app.view(blocks.CHANGE_VIEW)(change_answers)

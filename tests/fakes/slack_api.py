@@ -1,0 +1,172 @@
+"""A local fake of Slack's Web API and response_url endpoint, over real HTTP.
+
+It answers the methods the bot calls the way Slack does, records every call,
+and validates every message's blocks and every view with slack_sdk's models,
+so a message Slack would refuse fails the test that sent it.
+"""
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+MAX_BLOCKS = 50
+MAX_TEXT = 40000
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict
+
+    @property
+    def text_and_blocks(self) -> str:
+        return json.dumps(
+            {"text": self.args.get("text"), "blocks": self.args.get("blocks")}
+        )
+
+
+@dataclass
+class FakeSlack:
+    """State shared by the HTTP handler threads."""
+
+    bot_user_id: str = "UQUALIFYBOT"
+    calls: list[Call] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    members: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    base_url: str = ""
+
+    def fail(self, method: str, error: str, channel: str = "*") -> None:
+        """Make `method` answer ok=false with `error` (for one channel or all)."""
+        self.failures[(method, channel)] = error
+
+    def of(self, method: str) -> list[Call]:
+        with self.lock:
+            return [call for call in self.calls if call.method == method]
+
+    def posts_to(self, channel: str) -> list[Call]:
+        return [
+            c for c in self.of("chat.postMessage") if c.args.get("channel") == channel
+        ]
+
+    @property
+    def response_url(self) -> str:
+        return f"{self.base_url}response"
+
+    def handle(self, method: str, args: dict) -> dict:
+        with self.lock:
+            self.calls.append(Call(method, args))
+            channel = str(args.get("channel", ""))
+            error = self.failures.get((method, channel)) or self.failures.get(
+                (method, "*")
+            )
+        if error:
+            return {"ok": False, "error": error}
+        self._validate(method, args)
+        return self._answer(method, args)
+
+    def _answer(self, method: str, args: dict) -> dict:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": self.bot_user_id,
+                "bot_id": "BQUALIFY",
+                "team_id": "T0TEAM",
+                "user": "qualify",
+            }
+        if method == "conversations.open":
+            return {
+                "ok": True,
+                "channel": {"id": "D" + str(args["users"]).lstrip("UW")},
+            }
+        if method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "ts": ts,
+                "message": {"text": args.get("text")},
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "chat.getPermalink":
+            ts = str(args["message_ts"]).replace(".", "")
+            return {
+                "ok": True,
+                "permalink": f"https://example.slack.com/archives/{args['channel']}/p{ts}",
+            }
+        if method == "views.open":
+            return {"ok": True, "view": {"id": "V0VIEW"}}
+        if method == "response_url":
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _validate(self, method: str, args: dict) -> None:
+        if "blocks" in args and args["blocks"]:
+            blocks = args["blocks"]
+            if isinstance(blocks, str):
+                blocks = json.loads(blocks)
+            if len(blocks) > MAX_BLOCKS:
+                self.problems.append(
+                    f"{method}: {len(blocks)} blocks (max {MAX_BLOCKS})"
+                )
+            for index, block in enumerate(blocks):
+                try:
+                    parsed = Block.parse(block)
+                    if parsed is None:
+                        raise ValueError(f"unknown block type {block.get('type')!r}")
+                    parsed.validate_json()
+                except Exception as error:  # noqa: BLE001 - recorded for the test
+                    self.problems.append(f"{method}: blocks[{index}]: {error}")
+        if len(str(args.get("text") or "")) > MAX_TEXT:
+            self.problems.append(f"{method}: text longer than {MAX_TEXT}")
+        if method == "views.open":
+            try:
+                View(**args["view"]).validate_json()
+            except Exception as error:  # noqa: BLE001
+                self.problems.append(f"views.open: {error}")
+
+
+def _make_handler(fake: FakeSlack):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                args = json.loads(raw or "{}")
+            else:
+                args = {k: v[0] for k, v in parse_qs(raw).items()}
+            path = self.path.strip("/")
+            method = (
+                "response_url"
+                if path.startswith("response")
+                else path.removeprefix("api/")
+            )
+            body = json.dumps(fake.handle(method, args)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+def start_fake_slack() -> tuple[FakeSlack, ThreadingHTTPServer]:
+    fake = FakeSlack()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
+    server.daemon_threads = True
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return fake, server

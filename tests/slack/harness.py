@@ -1,0 +1,258 @@
+"""Drive the real Bolt app over HTTP with requests signed as Slack signs them."""
+
+import json
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+from werkzeug.serving import make_server
+
+from bot.app import create_app
+from bot.settings import Settings
+from bot.web import create_web_app
+from tests.fakes.slack_api import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+TEAM = {"id": "T0TEAM", "domain": "acme-sales"}
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """Runs Bolt's listeners and lets a test wait until all of them finished."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8)
+        self._futures: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._futures.append(future)
+        return future
+
+    def drain(self, timeout: float = 30) -> None:
+        while True:
+            with self._lock:
+                pending = [f for f in self._futures if not f.done()]
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout=timeout)
+
+
+class SlackHarness:
+    def __init__(self, fake: FakeSlack, config, engine) -> None:
+        self.fake = fake
+        self.config = config
+        self.engine = engine
+        self.executor = TrackingExecutor()
+        self._trigger = 0
+        self._event = 0
+        self.start()
+
+    def start(self) -> None:
+        settings = Settings(
+            slack_bot_token="xoxb-test-token",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=f"{self.fake.base_url}api/",
+            _env_file=None,
+        )
+        app = create_app(
+            settings, self.config, engine=self.engine, listener_executor=self.executor
+        )
+        self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/slack/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def restart(self) -> None:
+        """Stop the app and start a new one on the same database, as after a deploy."""
+        self.executor.drain()
+        self.server.shutdown()
+        self.start()
+
+    def stop(self) -> None:
+        self.executor.drain()
+        self.server.shutdown()
+        self.executor.shutdown()
+
+    def send(
+        self,
+        body: str,
+        content_type: str,
+        headers: dict | None = None,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+    ) -> httpx.Response:
+        timestamp = timestamp or int(time.time())
+        signature = SignatureVerifier(secret).generate_signature(
+            timestamp=str(timestamp), body=body
+        )
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": signature,
+            **(headers or {}),
+        }
+        response = httpx.post(
+            self.url, content=body.encode(), headers=all_headers, timeout=10
+        )
+        self.executor.drain()
+        return response
+
+    def _next_trigger(self) -> str:
+        self._trigger += 1
+        return f"{self._trigger}.1111.trigger"
+
+    def command(
+        self, text: str, user: str = "USDR1", channel: str = "C0GENERAL", **kwargs
+    ) -> httpx.Response:
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM["id"],
+            "team_domain": TEAM["domain"],
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/qualify",
+            "text": text,
+            "api_app_id": "A0QUALIFY",
+            "is_enterprise_install": "false",
+            "response_url": self.fake.response_url,
+            "trigger_id": self._next_trigger(),
+        }
+        return self.send(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        user: str = "USDR1",
+        channel: str = "DSDR1",
+        message_ts: str = "1700000000.000001",
+    ) -> httpx.Response:
+        payload = {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": TEAM["id"],
+            },
+            "api_app_id": "A0QUALIFY",
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": self._next_trigger(),
+            "team": TEAM,
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+            "state": {"values": {}},
+            "response_url": self.fake.response_url,
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "text": {"type": "plain_text", "text": "x"},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self._interactive(payload)
+
+    def submit_view(
+        self,
+        callback_id: str,
+        values: dict,
+        private_metadata: str = "",
+        user: str = "USDR1",
+    ) -> httpx.Response:
+        payload = {
+            "type": "view_submission",
+            "team": TEAM,
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": TEAM["id"],
+            },
+            "api_app_id": "A0QUALIFY",
+            "token": "legacy-verification-token",
+            "trigger_id": self._next_trigger(),
+            "view": {
+                "id": "V0VIEW",
+                "team_id": TEAM["id"],
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": "1700000000.abc",
+                "title": {"type": "plain_text", "text": "x"},
+                "blocks": [],
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._interactive(payload)
+
+    def _interactive(self, payload: dict) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.send(body, "application/x-www-form-urlencoded")
+
+    def event(
+        self, event: dict, event_id: str | None = None, retry_num: int | None = None
+    ) -> httpx.Response:
+        if event_id is None:
+            self._event += 1
+            event_id = f"Ev0{self._event:08d}"
+        body = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM["id"],
+            "api_app_id": "A0QUALIFY",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": TEAM["id"],
+                    "user_id": self.fake.bot_user_id,
+                    "is_bot": True,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {
+                "X-Slack-Retry-Num": str(retry_num),
+                "X-Slack-Retry-Reason": "http_timeout",
+            }
+        return self.send(json.dumps(body), "application/json", headers=headers)
+
+    def dm(
+        self, text: str, user: str = "USDR1", event_id: str | None = None, **extra
+    ) -> httpx.Response:
+        event = {
+            "type": "message",
+            "channel": "D" + user.lstrip("UW"),
+            "user": user,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+            "event_ts": f"{time.time():.6f}",
+            "channel_type": "im",
+            **extra,
+        }
+        return self.event(event, event_id=event_id)
