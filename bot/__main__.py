@@ -21,6 +21,8 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Alembic narrates every step at INFO; only its problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _load(ctx: click.Context):
@@ -111,6 +113,9 @@ def demo(ctx: click.Context, auto: bool, lead: str) -> None:
     from bot.demo import run_demo
 
     interactive = not auto and sys.stdin.isatty()
+    if not ctx.obj.log_level.upper() == "DEBUG":
+        # The demo's output is the conversation; log lines would bury it.
+        logging.getLogger().setLevel(logging.WARNING)
     run_demo(lead_query=lead, interactive=interactive)
 
 

@@ -18,7 +18,10 @@ NO_MATCH_INTRO = (
 )
 STARTED = "I've started qualifying *{lead}* in our DM: {link}"
 STARTED_NO_LINK = "I've started qualifying *{lead}* in our DM with you."
-LEAD_TAKEN = "{holder} is already qualifying *{lead}* (since {since}). Ask them before you start another."
+LEAD_TAKEN = (
+    "{holder} is already qualifying *{lead}* (since {since}). "
+    "Talk to them before starting another interview."
+)
 SDR_BUSY = (
     "You're in the middle of qualifying *{lead}*. Finish it in our DM, or type "
     "`{command} cancel` to drop it, then try again."

@@ -22,7 +22,7 @@ class SignalSummary:
     def describe(self, now: datetime) -> str:
         days = (now - self.last_seen).days
         when = "today" if days == 0 else f"{days}d ago"
-        return f"{self.label} ×{self.count} (last {when})"
+        return f"{self.label} ×{self.count}, latest {when}"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class EngagementAssessment:
     def explain(self, now: datetime, limit: int = 4) -> str:
         if not self.signals:
             return "no recent signals"
-        return ", ".join(signal.describe(now) for signal in self.signals[:limit])
+        shown = "; ".join(signal.describe(now) for signal in self.signals[:limit])
+        return f"Signals: {shown}"
 
 
 def assess_events(

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot.config import MAX_LEVEL, Config
 from bot.db import insert_ignoring_conflicts
 from bot.domain.fit import FitAssessment, assess_fit
-from bot.models import Answer, Interview, Lead, MatrixVersion, SlackEvent
+from bot.models import Answer, Interview, Lead, MatrixVersion
 
 logger = logging.getLogger(__name__)
 
@@ -239,21 +239,14 @@ def record_note(
     text: str,
     *,
     user_id: str,
-    event_id: str | None,
     session: Session,
     now: datetime,
 ) -> tuple[InterviewState, str | None]:
-    """Keep typed text as the note of the open question, once per Slack event.
+    """Keep typed text as the note of the open question.
 
-    Returns the state and the criterion the note went to, or None when there
-    is no open question (or the event was applied before).
+    Returns the state and the criterion the note went to, or None when no
+    question is open (the interview is at its review).
     """
-    if event_id and not insert_ignoring_conflicts(
-        session, SlackEvent, {"event_id": event_id, "received_at": now}
-    ):
-        logger.info("duplicate event ignored event_id=%s", event_id)
-        return load_interview(interview_id, session=session), None
-
     state = _lock_open(interview_id, user_id, session=session)
     criterion = state.interview.current_criterion
     if criterion is None:

@@ -211,6 +211,10 @@ def _score_line(score: CriterionScore) -> str:
     return f"{line}\n{quote(score.note, 600)}" if score.note else line
 
 
+def _total(scorecard: Scorecard) -> str:
+    return f"{scorecard.total}/{scorecard.max_total}"
+
+
 def _outcome_line(scorecard: Scorecard) -> str:
     outcome = "Sales Qualified Lead" if scorecard.is_sql else "Nurture"
     return (
@@ -221,6 +225,7 @@ def _outcome_line(scorecard: Scorecard) -> str:
 
 
 def _breakdown_blocks(assessment: Assessment, now: datetime) -> list[dict]:
+    """One section per criterion (engagement's note names its signals)."""
     scorecard = assessment.scorecard
     blocks = [section(_score_line(score)) for score in scorecard.scores]
     blocks.append(
@@ -263,7 +268,7 @@ def review_message(
     )
     scorecard = assessment.scorecard
     return Message(
-        text=f"Review {state.lead.display_name}: {scorecard.total}/{scorecard.max_total}",
+        text=f"Review {state.lead.display_name}: {_total(scorecard)}",
         blocks=blocks,
     )
 
@@ -333,7 +338,7 @@ def sql_post(state: InterviewState, result: DecisionResult, now: datetime) -> Me
         context(f"Matrix {scorecard.matrix_version} · decided {date(now)}"),
     ]
     return Message(
-        text=f"SQL: {state.lead.display_name} ({scorecard.total}/{scorecard.max_total})",
+        text=f"SQL: {state.lead.display_name} ({_total(scorecard)})",
         blocks=blocks,
     )
 
@@ -362,7 +367,7 @@ def handoff_post(
     scorecard = result.assessment.scorecard
     text = (
         f"*{lead_title(state.lead)}* → {user(result.handoff.ae_user_id)} "
-        f"from {user(state.interview.sdr_user_id)} · {scorecard.total}/{scorecard.max_total}"
+        f"from {user(state.interview.sdr_user_id)} · {_total(scorecard)}"
     )
     if sql_link:
         text += f" · {link(sql_link, 'details')}"

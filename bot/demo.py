@@ -1,0 +1,198 @@
+"""`python -m bot demo`: the real interview and scorer in a terminal, no Slack.
+
+It seeds a throw-away SQLite database through the real importer, then drives
+the same conversation functions the Slack listeners call, with a Poster that
+prints each message as the channel or DM would show it.
+"""
+
+import csv
+import itertools
+import sys
+import tempfile
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from bot import conversation
+from bot.config import DEFAULTS_PATH, Config, merge, parse_config
+from bot.conversation import Services
+from bot.db import make_engine, session_scope, upgrade_database, utcnow
+from bot.domain import importer, interviews
+from bot.slack.blocks import Message
+from bot.slack.plaintext import blocks_to_text, boxed
+from bot.slack.poster import Posted
+
+DATA = Path(__file__).with_name("demo_data")
+SDR = "U0DEMOSAM"
+# What a rep would type after the call, then the level they would click.
+SCRIPT = {
+    "pain": (
+        "Month-end close takes 6 days; two people reconcile by hand and "
+        "they missed a filing deadline last quarter.",
+        3,
+    ),
+    "fit": ("Mid-market software company, our core segment.", 3),
+    "budget": (
+        "They set money aside for this in Q1; the amount waits for the CFO's sign-off.",
+        2,
+    ),
+    "authority": ("Dana is our champion and reports to the CFO, who signs.", 2),
+    "timeline": ("Wants it live before the February audit.", 3),
+}
+
+
+def _ansi_bold(text: str) -> str:
+    return click.style(text, bold=True)
+
+
+class TerminalPoster:
+    """Prints what the bot would post, as each channel or DM would show it."""
+
+    def __init__(self, people: dict[str, str], channels: dict[str, str]) -> None:
+        self.people = people
+        self.channels = channels
+        self._ts = itertools.count(1)
+        self.bold = _ansi_bold if sys.stdout.isatty() else None
+
+    def open_dm(self, user_id: str) -> str:
+        channel_id = "D" + user_id.removeprefix("U")
+        self.channels[channel_id] = f"DM with {self.people.get(user_id, user_id)}"
+        return channel_id
+
+    def post(self, channel_id: str, message: Message) -> Posted:
+        self._show(f"{self._where(channel_id)}", message)
+        return Posted(channel_id, f"1700000000.{next(self._ts):06d}")
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        self._show(f"{self._where(channel_id)} (message updated)", message)
+
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        return (
+            f"https://demo.slack.example/archives/{channel_id}/p{ts.replace('.', '')}"
+        )
+
+    def open_modal(self, trigger_id: str, view: dict) -> None:
+        self._show("modal", Message(view["title"]["text"], view["blocks"]))
+
+    def ephemeral(self, message: Message) -> None:
+        self._show("only visible to you", message)
+
+    def _where(self, channel_id: str) -> str:
+        name = self.channels.get(channel_id, channel_id)
+        return name if name.startswith("DM") else f"#{name}"
+
+    def _show(self, title: str, message: Message) -> None:
+        body = blocks_to_text(
+            message.blocks, message.text, self.people, self.channels, self.bold
+        )
+        click.echo(boxed(title, body) + "\n")
+
+
+def load_demo_config() -> tuple[Config, dict, dict]:
+    with DEFAULTS_PATH.open("rb") as file:
+        defaults = tomllib.load(file)
+    with (DATA / "qualify.toml").open("rb") as file:
+        team = tomllib.load(file)
+    names = team.pop("demo")
+    return (
+        parse_config(merge(defaults, team), "demo"),
+        names["people"],
+        names["channels"],
+    )
+
+
+def seed(workdir: Path, engine, config: Config) -> None:
+    """Import the sample leads, and events dated relative to today."""
+    importer.import_leads(DATA / "leads.csv", engine=engine)
+    now = utcnow()
+    events_path = workdir / "events.csv"
+    with (
+        (DATA / "events.csv").open() as source,
+        events_path.open("w", newline="") as target,
+    ):
+        writer = csv.writer(target)
+        writer.writerow(["email", "event", "occurred_at"])
+        for row in csv.DictReader(source):
+            when = now - timedelta(days=float(row["days_ago"]), hours=1)
+            writer.writerow([row["email"], row["event"], when.isoformat()])
+    importer.import_events(events_path, engine=engine, config=config)
+
+
+def run_demo(lead_query: str, interactive: bool) -> None:
+    config, people, channels = load_demo_config()
+    with tempfile.TemporaryDirectory(prefix="qualify-demo-") as workdir:
+        database_url = f"sqlite:///{workdir}/demo.db"
+        upgrade_database(database_url)
+        engine = make_engine(database_url)
+        seed(Path(workdir), engine, config)
+        poster = TerminalPoster(people, channels)
+        services = Services(engine=engine, config=config, poster=poster)
+        click.echo(f"{people[SDR]} types: /qualify {lead_query}\n")
+        conversation.qualify(
+            services,
+            user_id=SDR,
+            query=lead_query,
+            trigger_id="demo-trigger",
+            channel_id="C0DEMOGEN",
+            reply=poster.ephemeral,
+        )
+        _drive(services, poster, interactive)
+        engine.dispose()
+
+
+def _drive(services: Services, poster: TerminalPoster, interactive: bool) -> None:
+    """Answer each open question, then submit, until the interview closes."""
+    while True:
+        with session_scope(services.engine) as session:
+            interview_id = interviews.open_interview_of(SDR, session=session)
+            if interview_id is None:
+                return
+            state = interviews.load_interview(interview_id, session=session)
+        if state.interview.status == interviews.REVIEW:
+            _finish(services, state, interactive, poster)
+            return
+        _answer(services, state, interactive, poster)
+
+
+def _answer(services, state, interactive: bool, poster: TerminalPoster) -> None:
+    criterion = state.interview.current_criterion
+    answer = state.answers[criterion]
+    dm = state.interview.dm_channel_id
+    if interactive:
+        typed = click.prompt("Click a level (0-3) or type a note", prompt_suffix=" > ")
+    else:
+        note, level = SCRIPT.get(criterion, ("", 2))
+        typed = str(level) if answer.note or not note else note
+        verb = "clicks" if typed.isdigit() else "types"
+        click.echo(f"{poster.people[SDR]} {verb}: {typed}\n")
+    if typed.strip() in ("0", "1", "2", "3"):
+        conversation.answer(
+            services,
+            user_id=SDR,
+            interview_id=state.id,
+            criterion=criterion,
+            level=int(typed),
+            channel_id=dm,
+            message_ts=answer.question_ts or "",
+            reply=poster.ephemeral,
+        )
+    else:
+        conversation.note(
+            services, user_id=SDR, text=typed, channel_id=dm, event_id=None
+        )
+
+
+def _finish(services, state, interactive: bool, poster: TerminalPoster) -> None:
+    choice = "submit"
+    if interactive:
+        choice = click.prompt(
+            "Submit or cancel?",
+            type=click.Choice(["submit", "cancel"]),
+            default="submit",
+        )
+    else:
+        click.echo(f"{poster.people[SDR]} clicks: Submit\n")
+    step = conversation.submit if choice == "submit" else conversation.cancel
+    step(services, user_id=SDR, interview_id=state.id, reply=poster.ephemeral)
