@@ -21,13 +21,14 @@ from pydantic import (
 )
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+DEFAULT_TEAM_FILE = Path("qualify.toml")
 LEVELS = (0, 1, 2, 3)
 MAX_LEVEL = 3
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # Slack caps a button label at 75 characters; "3 · " takes four of them.
 MAX_LEVEL_LABEL = 70
-SUB_KEY = re.compile(r"^(?P<key>[a-z_][\w\-.]*(\[\d+\])?(\.[\w\-]+)*): ")
+SUB_KEY = re.compile(r"^(?P<key>(\[\d+\]|[a-z_][\w\-]*)(\[\d+\]|\.[\w\-]+)*): ")
 
 
 class ConfigError(Exception):
@@ -66,7 +67,7 @@ class Team(_Strict):
         for index, value in enumerate(ids):
             if not USER_ID.match(value):
                 raise ValueError(
-                    f"[{index}] {value!r} is not a Slack user ID (it looks like "
+                    f"[{index}]: {value!r} is not a Slack user ID (it looks like "
                     "U0123ABCD; copy it from the person's profile)"
                 )
         return ids
@@ -84,7 +85,7 @@ class Criterion(_Strict):
         for level, text in enumerate(self.levels):
             if not text.strip() or len(text) > MAX_LEVEL_LABEL:
                 raise ValueError(
-                    f"levels[{level}] must be 1-{MAX_LEVEL_LABEL} characters "
+                    f"levels[{level}]: must be 1-{MAX_LEVEL_LABEL} characters "
                     "(it becomes a button label)"
                 )
         return self
@@ -251,9 +252,20 @@ def merge(base: dict, override: dict) -> dict:
 
 
 def load_config(path: Path | None) -> Config:
-    """Load the defaults, merge the team's file over them, and validate."""
+    """Load the defaults, merge the team's file over them, and validate.
+
+    An explicit path must exist; without one, ./qualify.toml is used when
+    present and the shipped defaults otherwise.
+    """
     data = _read_toml(DEFAULTS_PATH)
-    if path is not None and path.exists():
+    if path is None and DEFAULT_TEAM_FILE.exists():
+        path = DEFAULT_TEAM_FILE
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: no such config file (QUALIFY_CONFIG points here); fix the "
+                "path, or unset QUALIFY_CONFIG to use ./qualify.toml or the defaults"
+            )
         data = merge(data, _read_toml(path))
     return parse_config(data, origin=str(path) if path else "defaults")
 
@@ -273,17 +285,29 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
 
 
+def _key_path(loc: tuple) -> str:
+    """('matrix', 'rules', 'x', 'when', 0) -> 'matrix.rules.x.when[0]'."""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key
+
+
 def _describe(error: ValidationError, origin: str) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
+        key = _key_path(problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against the README)"
         # Validators of a whole table start their message with the sub-key.
         sub_key = SUB_KEY.match(message)
         if sub_key:
-            key = f"{key}.{sub_key['key']}" if key else sub_key["key"]
+            joiner = "" if sub_key["key"].startswith("[") or not key else "."
+            key = f"{key}{joiner}{sub_key['key']}"
             message = message[sub_key.end() :]
         lines.append(f"{key}: {message}" if key else message)
     return f"{origin}: invalid configuration:\n  " + "\n  ".join(lines)

@@ -102,14 +102,11 @@ def begin(
         reply(_lead_taken_message(services, lead_id, taken))
         return
     except interviews.SdrBusy as busy:
-        if busy.lead.id != lead_id:
-            reply(
-                Message(
-                    messages.SDR_BUSY.format(
-                        lead=blocks.lead_title(busy.lead), command=services.command
-                    )
-                )
+        if busy.lead_id != lead_id:
+            text = messages.SDR_BUSY.format(
+                lead=escape(busy.lead_name), command=services.command
             )
+            reply(Message(text))
             return
         # The same lead again: pick up where the SDR left off.
         with session_scope(services.engine) as session:

@@ -116,5 +116,7 @@ def insert_ignoring_conflicts(session, model, values: dict) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    key = next(iter(model.__table__.primary_key.columns))
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    # rowcount is -1 for this statement under psycopg; RETURNING is reliable.
+    return session.execute(statement).first() is not None

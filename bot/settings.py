@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///./qualify.db"
-    qualify_config: Path = Path("qualify.toml")
+    # None: ./qualify.toml when it exists, else the shipped defaults.
+    qualify_config: Path | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1)
     web_threads: int = Field(default=8, ge=1)

@@ -12,24 +12,36 @@ from sqlalchemy.engine import make_url
 from bot.config import load_config
 from bot.db import make_engine, upgrade_database
 
+# Each test run gets its own database, dropped at the end, so that two runs
+# on one machine never see each other's rows.
 POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/qualify_test"
+    "TEST_POSTGRES_URL",
+    f"postgresql+psycopg://postgres@127.0.0.1:5432/qualify_test_{os.getpid()}",
 )
 # Only an explicit opt-out skips PostgreSQL; an unreachable server fails the run.
 SKIP_POSTGRES = os.environ.get("QUALIFY_TEST_SKIP_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def _admin_dsn(url: str) -> str:
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False)
+
+
 def _ensure_postgres_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)
+    name = make_url(url).database
+    with psycopg.connect(_admin_dsn(url), autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
         ).fetchone()
         if not exists:
-            connection.execute(f'CREATE DATABASE "{parsed.database}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(_admin_dsn(url), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +52,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated():
     if SKIP_POSTGRES:
         pytest.skip("QUALIFY_TEST_SKIP_POSTGRES=1 was set")
     try:
@@ -56,7 +68,9 @@ def postgres_migrated() -> str:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     upgrade_database(POSTGRES_URL)
-    return POSTGRES_URL
+    yield POSTGRES_URL
+    if "TEST_POSTGRES_URL" not in os.environ:
+        _drop_postgres_database(POSTGRES_URL)
 
 
 def _truncate_postgres(url: str) -> None:

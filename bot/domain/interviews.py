@@ -39,9 +39,10 @@ class LeadTaken(InterviewError):
 
 
 class SdrBusy(InterviewError):
-    def __init__(self, lead: Lead) -> None:
-        super().__init__(f"SDR is already qualifying lead {lead.id}")
-        self.lead = lead
+    def __init__(self, lead_id: int, lead_name: str) -> None:
+        super().__init__(f"SDR is already qualifying lead {lead_id}")
+        self.lead_id = lead_id
+        self.lead_name = lead_name
 
 
 class NotYourInterview(InterviewError):
@@ -334,7 +335,8 @@ def _refuse_if_taken(lead: Lead, sdr_user_id: str, *, session: Session) -> None:
         if interview.lead_id == lead.id and interview.sdr_user_id != sdr_user_id:
             raise LeadTaken(interview.sdr_user_id, interview.started_at)
         if interview.sdr_user_id == sdr_user_id:
-            raise SdrBusy(session.get(Lead, interview.lead_id))
+            busy_with = session.get(Lead, interview.lead_id)
+            raise SdrBusy(busy_with.id, busy_with.display_name)
 
 
 def store_matrix_version(config: Config, *, session: Session, now: datetime) -> None:

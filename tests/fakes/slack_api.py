@@ -23,6 +23,7 @@ MAX_TEXT = 40000
 class Call:
     method: str
     args: dict
+    response: dict = field(default_factory=dict)
 
     @property
     def text_and_blocks(self) -> str:
@@ -62,16 +63,19 @@ class FakeSlack:
         return f"{self.base_url}response"
 
     def handle(self, method: str, args: dict) -> dict:
+        call = Call(method, args)
         with self.lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(call)
             channel = str(args.get("channel", ""))
             error = self.failures.get((method, channel)) or self.failures.get(
                 (method, "*")
             )
         if error:
-            return {"ok": False, "error": error}
-        self._validate(method, args)
-        return self._answer(method, args)
+            call.response = {"ok": False, "error": error}
+        else:
+            self._validate(method, args)
+            call.response = self._answer(method, args)
+        return call.response
 
     def _answer(self, method: str, args: dict) -> dict:
         if method == "auth.test":

@@ -1,8 +1,10 @@
+import tomllib
+
 import pytest
 
-from bot.config import load_config, merge, parse_config, DEFAULTS_PATH
+from bot.config import DEFAULTS_PATH, merge, parse_config
 from tests.fakes.slack_api import start_fake_slack
-from tests.slack.harness import SlackHarness
+from tests.slack.harness import Flow, SlackHarness
 
 TEAM_CONFIG = {
     "channels": {
@@ -21,8 +23,6 @@ TEAM_CONFIG = {
 
 @pytest.fixture
 def team_config():
-    import tomllib
-
     with DEFAULTS_PATH.open("rb") as file:
         defaults = tomllib.load(file)
     return parse_config(merge(defaults, TEAM_CONFIG))
@@ -41,3 +41,8 @@ def slack(fake_slack, team_config, engine):
     harness = SlackHarness(fake_slack, team_config, engine)
     yield harness
     harness.stop()
+
+
+@pytest.fixture
+def flow(slack):
+    return Flow(slack)

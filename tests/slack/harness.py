@@ -256,3 +256,58 @@ class SlackHarness:
             **extra,
         }
         return self.event(event, event_id=event_id)
+
+
+def buttons(call) -> list[dict]:
+    return [
+        element
+        for block in call.args.get("blocks") or []
+        if block["type"] in ("actions", "section")
+        for element in (block.get("elements") or [block.get("accessory")] or [])
+        if element and element.get("type") == "button"
+    ]
+
+
+def has_button(call, action_id: str) -> bool:
+    return any(b["action_id"] == action_id for b in buttons(call))
+
+
+def dm_channel(user: str) -> str:
+    return "D" + user.lstrip("UW")
+
+
+class Flow:
+    """Clicks a person makes, found on the messages the bot really posted."""
+
+    def __init__(self, slack: SlackHarness) -> None:
+        self.slack = slack
+
+    def last_post(self, channel: str, action_id: str | None = None):
+        posts = self.slack.fake.posts_to(channel)
+        if action_id:
+            posts = [post for post in posts if has_button(post, action_id)]
+        return posts[-1] if posts else None
+
+    def press(self, call, action_id: str, user: str = "USDR1"):
+        button = next(b for b in buttons(call) if b["action_id"] == action_id)
+        return self.slack.click(
+            action_id,
+            button["value"],
+            user=user,
+            channel=call.args["channel"],
+            message_ts=call.response["ts"],
+        )
+
+    def answer(self, level: int, user: str = "USDR1"):
+        question = self.last_post(dm_channel(user), f"answer:{level}")
+        return self.press(question, f"answer:{level}", user=user)
+
+    def answer_all(self, levels, user: str = "USDR1") -> None:
+        for level in levels:
+            self.answer(level, user=user)
+
+    def review(self, user: str = "USDR1"):
+        return self.last_post(dm_channel(user), "review_submit")
+
+    def submit(self, user: str = "USDR1"):
+        return self.press(self.review(user), "review_submit", user=user)

@@ -1,10 +1,9 @@
 """The whole job through the real Bolt app: /qualify to the decision."""
 
-import json
+from sqlmodel import select
 
 from bot.db import session_scope
-from bot.models import Decision, Handoff, Interview
-from sqlmodel import select
+from bot.models import Decision, Handoff
 from tests.factories import add_events, add_lead
 
 

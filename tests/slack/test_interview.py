@@ -1,0 +1,197 @@
+"""The interview in the DM: buttons, typed notes, retries, restarts, changes."""
+
+import json
+
+from sqlmodel import select
+
+from bot.db import session_scope
+from bot.models import Answer, Interview
+from tests.factories import add_lead
+from tests.slack.harness import dm_channel, has_button
+
+DM = dm_channel("USDR1")
+
+
+def _answers(engine) -> dict[str, Answer]:
+    with session_scope(engine) as session:
+        return {a.criterion: a for a in session.exec(select(Answer)).all()}
+
+
+def test_an_answer_updates_its_question_in_place_and_asks_the_next(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    question = flow.last_post(DM)
+
+    flow.answer(3)
+
+    (update,) = slack.fake.of("chat.update")
+    assert update.args["ts"] == question.response["ts"]
+    assert "*Pain* → *3 · Acute, quantified, severe problem*" in json.dumps(
+        update.args["blocks"], ensure_ascii=False
+    )
+    assert not has_button(update, "answer:3")
+    assert "question 2 of 4" in flow.last_post(DM).args["blocks"][0]["text"]["text"]
+
+
+def test_typed_text_is_kept_as_the_note_of_the_current_question(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+
+    slack.dm("Month-end close takes 6 days.")
+    slack.dm("Two people reconcile by hand.")
+
+    note = _answers(engine)["pain"].note
+    assert note == "Month-end close takes 6 days.\nTwo people reconcile by hand."
+    redrawn = slack.fake.of("chat.update")[-1]
+    assert "Two people reconcile by hand." in json.dumps(redrawn.args["blocks"])
+    assert has_button(redrawn, "answer:3")
+    assert slack.fake.posts_to(DM)[-1].args["text"] == (
+        "Saved as the note for *Pain*. Click a level when you're ready."
+    )
+
+
+def test_a_retried_event_is_applied_once(slack, engine):
+    add_lead(engine)
+    slack.command("northwind")
+
+    first = slack.dm("Costs them a day a week.", event_id="Ev0RETRIED1")
+    retry = slack.dm("Costs them a day a week.", event_id="Ev0RETRIED1")
+
+    assert first.status_code == retry.status_code == 200
+    assert _answers(engine)["pain"].note == "Costs them a day a week."
+
+
+def test_a_retry_with_the_retry_header_changes_nothing(slack, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    event = {
+        "type": "message",
+        "channel": DM,
+        "user": "USDR1",
+        "text": "Hurts a lot.",
+        "ts": "1700000001.000100",
+        "channel_type": "im",
+    }
+
+    slack.event(event, event_id="Ev0HDR")
+    posts_before = len(slack.fake.of("chat.postMessage"))
+    slack.event(event, event_id="Ev0HDR", retry_num=1)
+
+    assert _answers(engine)["pain"].note == "Hurts a lot."
+    assert len(slack.fake.of("chat.postMessage")) == posts_before
+
+
+def test_messages_from_bots_are_never_taken_as_answers(slack, engine):
+    add_lead(engine)
+    slack.command("northwind")
+
+    slack.dm("I am another bot", bot_id="B0OTHER")
+    slack.dm("bot message", subtype="bot_message")
+    slack.dm("own echo", user=slack.fake.bot_user_id)
+    slack.dm("edited", subtype="message_changed")
+
+    assert _answers(engine)["pain"].note == ""
+    assert slack.fake.of("chat.update") == []
+
+
+def test_typed_text_with_no_interview_open_says_how_to_start(slack):
+    slack.dm("hello?")
+
+    (reply,) = slack.fake.posts_to(DM)
+    assert reply.args["text"].startswith("I'm not running an interview with you")
+
+
+def test_an_interview_survives_a_restart_of_the_bot(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer(3)
+    slack.dm("Budget planned for Q1.")
+
+    slack.restart()
+    flow.answer(2)
+
+    answers = _answers(engine)
+    assert (answers["pain"].level, answers["budget"].level) == (3, 2)
+    assert answers["budget"].note == "Budget planned for Q1."
+    assert "question 3 of 4" in flow.last_post(DM).args["blocks"][0]["text"]["text"]
+
+
+def test_after_the_last_answer_the_review_shows_breakdown_and_buttons(
+    slack, flow, engine
+):
+    add_lead(engine)
+    slack.command("northwind")
+
+    flow.answer_all([3, 2, 2, 3])
+
+    review = flow.review()
+    text = json.dumps(review.args["blocks"], ensure_ascii=False)
+    assert "*Pain* · 3 · Acute, quantified, severe problem · 3× = *9*" in text
+    assert "*Fit (ICP)* · 3 · Perfect ICP match · 2× = *6*" in text
+    assert "*Total 26/33* → *Sales Qualified Lead* (bar 20)" in text
+    assert "Signals: no recent signals" not in text
+    labels = [b["text"]["text"] for b in review.args["blocks"][-1]["elements"]]
+    assert labels == ["Submit", "Change an answer", "Cancel"]
+
+
+def test_a_click_by_another_user_is_refused_and_changes_nothing(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    question = flow.last_post(DM, "answer:3")
+
+    flow.press(question, "answer:3", user="USDR2")
+
+    assert _answers(engine)["pain"].level is None
+    assert slack.fake.of("response_url")[-1].args["text"] == (
+        "This interview is <@USDR1>'s; only they can answer it."
+    )
+
+
+def test_change_an_answer_opens_a_modal_and_saving_redraws_the_review(
+    slack, flow, engine
+):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer_all([3, 2, 2, 3])
+    review = flow.review()
+
+    flow.press(review, "review_change")
+    (opened,) = slack.fake.of("views.open")
+    view = opened.args["view"]
+    values = {}
+    for block in view["blocks"]:
+        if block["block_id"].startswith("level:"):
+            initial = block["element"]["initial_option"]
+            values[block["block_id"]] = {"level": {"selected_option": initial}}
+        else:
+            values[block["block_id"]] = {"value": {"value": ""}}
+    values["level:budget"]["level"]["selected_option"] = {
+        "text": {"type": "plain_text", "text": "3"},
+        "value": "3",
+    }
+    values["note:budget"]["value"]["value"] = "CFO approved it yesterday."
+    slack.submit_view(
+        "change_answers", values, private_metadata=view["private_metadata"]
+    )
+
+    budget = _answers(engine)["budget"]
+    assert (budget.level, budget.source, budget.note) == (
+        3,
+        "changed",
+        "CFO approved it yesterday.",
+    )
+    redrawn = slack.fake.of("chat.update")[-1]
+    assert redrawn.args["ts"] == review.response["ts"]
+    assert "*Total 28/33*" in json.dumps(redrawn.args["blocks"])
+
+
+def test_cancel_on_the_review_posts_nothing_to_channels(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer_all([3, 2, 2, 3])
+
+    flow.press(flow.review(), "review_cancel")
+
+    with session_scope(engine) as session:
+        assert session.exec(select(Interview)).one().status == "cancelled"
+    assert slack.fake.posts_to("CSQL") == slack.fake.posts_to("CNURTURE") == []

@@ -1,0 +1,65 @@
+import pytest
+from jinja2 import UndefinedError
+
+from bot.templating import PROMPTS_DIR, render
+
+CONTEXTS = {
+    "help.mrkdwn.j2": {
+        "command": "/qualify",
+        "questions": ["Pain", "Budget", "Authority", "Timeline"],
+        "threshold": 20,
+        "max_total": 33,
+    },
+}
+TEMPLATES = sorted(path.name for path in PROMPTS_DIR.glob("*.j2"))
+
+
+def test_every_template_in_prompts_has_a_test_context():
+    assert TEMPLATES == sorted(CONTEXTS)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_renders_every_value_it_is_given(name):
+    context = CONTEXTS[name]
+
+    text = render(name, **context)
+
+    assert "{{" not in text and "{%" not in text
+    assert text == text.strip()
+    for value in context.values():
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        assert shown in text
+
+
+@pytest.mark.parametrize(
+    ("name", "missing"),
+    [(name, key) for name in TEMPLATES for key in CONTEXTS.get(name, {})],
+)
+def test_template_refuses_to_render_with_a_variable_missing(name, missing):
+    context = {k: v for k, v in CONTEXTS[name].items() if k != missing}
+
+    with pytest.raises(UndefinedError) as caught:
+        render(name, **context)
+
+    assert str(caught.value) == f"'{missing}' is undefined"
+
+
+def test_help_text_explains_the_command_and_the_bar():
+    text = render("help.mrkdwn.j2", **CONTEXTS["help.mrkdwn.j2"])
+
+    assert text == (
+        "*Qualify a lead after a discovery call*\n"
+        "`/qualify <lead>`: the lead's email, domain or company name, e.g. "
+        "`/qualify dana@acme.com`, `/qualify acme.com` or `/qualify Acme`.\n"
+        "\n"
+        "I'll ask you 4 short questions in our DM (Pain, Budget, Authority, "
+        "Timeline), one at a time. Click the level that fits, or type what you "
+        "heard and I'll keep it as the note for that question. You'll see the "
+        "full score before anything is posted.\n"
+        "\n"
+        "A total of *20/33* or more makes a Sales Qualified Lead: it goes to an "
+        "AE with your notes. Anything else goes to nurture with the reason.\n"
+        "\n"
+        "`/qualify cancel` stops the interview you have open. `/qualify help` "
+        "shows this again."
+    )
