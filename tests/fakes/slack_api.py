@@ -172,5 +172,7 @@ def start_fake_slack() -> tuple[FakeSlack, ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     return fake, server

@@ -65,7 +65,11 @@ class SlackHarness:
         )
         self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/slack/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        ).start()
 
     def restart(self) -> None:
         """Stop the app and start a new one on the same database, as after a deploy."""
@@ -85,6 +89,7 @@ class SlackHarness:
         headers: dict | None = None,
         timestamp: int | None = None,
         secret: str = SIGNING_SECRET,
+        drain: bool = True,
     ) -> httpx.Response:
         timestamp = timestamp or int(time.time())
         signature = SignatureVerifier(secret).generate_signature(
@@ -99,7 +104,8 @@ class SlackHarness:
         response = httpx.post(
             self.url, content=body.encode(), headers=all_headers, timeout=10
         )
-        self.executor.drain()
+        if drain:
+            self.executor.drain()
         return response
 
     def _next_trigger(self) -> str:

@@ -151,32 +151,26 @@ def test_qualify_in_a_channel_the_bot_is_not_in_replies_through_response_url(
 def test_the_command_is_acknowledged_before_any_web_api_call_returns(slack, engine):
     add_lead(engine)
     release = threading.Event()
+    opened = []
     original = slack.fake.handle
 
-    def slow_handle(method, args):
+    def held_handle(method, args):
         if method == "conversations.open":
             release.wait(timeout=30)
+            opened.append(method)
         return original(method, args)
 
-    slack.fake.handle = slow_handle
-    result = {}
-    sender = threading.Thread(
-        target=lambda: result.setdefault("response", slack.command("northwind"))
-    )
+    slack.fake.handle = held_handle
 
-    sender.start()
-    # The DM cannot be opened yet, but the HTTP response still arrives.
-    for _ in range(300):
-        if slack.fake.of("conversations.open"):
-            break
-        threading.Event().wait(0.05)
-    ack_arrived_while_blocked = not release.is_set()
+    response = slack.command("northwind", drain=False)
+    opened_before_ack = list(opened)
     release.set()
-    sender.join(timeout=30)
+    slack.executor.drain()
 
-    assert ack_arrived_while_blocked
-    assert result["response"].status_code == 200
-    assert "Looking up" in result["response"].text
+    assert opened_before_ack == []
+    assert response.status_code == 200
+    assert "Looking up" in response.text
+    assert len(slack.fake.posts_to(dm_channel("USDR1"))) == 1
 
 
 def test_cancel_command_closes_the_open_interview(slack, engine):
