@@ -14,12 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from bot import conversation
 from bot.config import DEFAULTS_PATH, Config, merge, parse_config
 from bot.conversation import Services
 from bot.db import make_engine, session_scope, upgrade_database, utcnow
 from bot.domain import importer, interviews
+from bot.models import Decision, Handoff
 from bot.slack.blocks import Message
 from bot.slack.plaintext import blocks_to_text, boxed
 from bot.slack.poster import Posted
@@ -139,6 +141,7 @@ def run_demo(lead_query: str, interactive: bool) -> None:
             reply=poster.ephemeral,
         )
         _drive(services, poster, interactive)
+        click.echo(_final_line(engine, people))
         engine.dispose()
 
 
@@ -196,3 +199,23 @@ def _finish(services, state, interactive: bool, poster: TerminalPoster) -> None:
         click.echo(f"{poster.people[SDR]} clicks: Submit\n")
     step = conversation.submit if choice == "submit" else conversation.cancel
     step(services, user_id=SDR, interview_id=state.id, reply=poster.ephemeral)
+
+
+def _final_line(engine, people: dict[str, str]) -> str:
+    with session_scope(engine) as session:
+        decision = session.scalars(
+            select(Decision).order_by(Decision.id.desc())
+        ).first()
+        handoff = (
+            decision
+            and session.scalars(
+                select(Handoff).where(Handoff.decision_id == decision.id)
+            ).first()
+        )
+    if decision is None:
+        return "Decision: none (the interview was cancelled)."
+    total = f"{decision.total}/{decision.max_total}"
+    if handoff:
+        ae = people.get(handoff.ae_user_id, handoff.ae_user_id)
+        return f"Decision: Sales Qualified Lead, {total}, handed to {ae}."
+    return f"Decision: nurture, {total}: {decision.reasons[0]}."

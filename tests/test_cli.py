@@ -1,0 +1,117 @@
+"""The command line as an operator meets it."""
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bot.__main__ import main
+
+ROOT = __import__("bot").PROJECT_ROOT
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+
+    def invoke(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_serve_without_slack_credentials_says_which_are_missing(run):
+    result = run("serve")
+
+    assert result.exit_code == 1
+    assert (
+        "SLACK_BOT_TOKEN is not set; SLACK_SIGNING_SECRET is not set" in result.output
+    )
+
+
+def test_serve_with_the_example_placeholder_token_is_refused(run, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-your-bot-token")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "0123456789abcdef")
+
+    result = run("serve")
+
+    assert (
+        "SLACK_BOT_TOKEN still holds the placeholder from .env.example" in result.output
+    )
+
+
+def test_serve_without_channels_configured_names_the_keys(run, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-real")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "0123456789abcdef")
+
+    result = run("serve")
+
+    assert result.exit_code == 1
+    assert "channels.sql, channels.nurture, channels.handoff, team.sdrs, team.aes" in (
+        result.output
+    )
+
+
+def test_socket_mode_needs_the_app_token(run, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-real")
+
+    result = run("socket")
+
+    assert "SLACK_APP_TOKEN is not set" in result.output
+
+
+def test_an_invalid_config_file_stops_the_bot_naming_the_key(run, tmp_path):
+    (tmp_path / "qualify.toml").write_text('[matrix]\nthreshold = "high"\n')
+
+    result = run("serve")
+
+    assert result.exit_code == 1
+    assert "qualify.toml: invalid configuration:" in result.output
+    assert "matrix.threshold: Input should be a valid integer" in result.output
+
+
+def test_import_reports_bad_rows_by_line_and_keeps_the_good_ones(run, tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "email,name,title,company,domain,industry,employees,country\n"
+        "ann@x.example,Ann,CTO,X,x.example,Software,100,US\n"
+        "bob@y.example,Bob,,Y,y.example,,lots,\n"
+    )
+
+    result = run("import", "leads", str(path))
+
+    assert result.exit_code == 1
+    assert (
+        "leads: 1 imported, 0 updated, 0 already present, 1 rejected" in result.output
+    )
+    assert (
+        "line 3: employees must be a number of people like 1200 or 1,200, not 'lots'"
+        in result.output
+    )
+
+
+def test_demo_runs_the_interview_to_a_decision_without_slack_or_keys(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "sam (SDR) types: /qualify dana@northwind.example" in out
+    assert "#sales-sql" in out
+    assert "DM with alex (AE)" in out
+    assert out.rstrip().endswith(
+        "Decision: Sales Qualified Lead, 29/33, handed to alex (AE)."
+    )
