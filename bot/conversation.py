@@ -179,7 +179,8 @@ def refresh_review(services: Services, state: InterviewState) -> None:
         assessment = decisions.assess_interview(
             state, session=session, config=services.config, now=now
         )
-    services.poster.update(
+    _redraw(
+        services,
         state.interview.dm_channel_id,
         state.interview.review_ts,
         blocks.review_message(state, assessment, now),
@@ -213,7 +214,8 @@ def answer(
         return
 
     state = progress.state
-    services.poster.update(
+    _redraw(
+        services,
         channel_id,
         message_ts,
         blocks.answered_message(state, criterion, services.config),
@@ -260,7 +262,8 @@ def note(
     answer_row = state.answers[criterion]
     if answer_row.question_ts:
         fit = interviews.fit_from_data(state.lead, services.config)
-        services.poster.update(
+        _redraw(
+            services,
             state.interview.dm_channel_id,
             answer_row.question_ts,
             blocks.question_message(state, criterion, services.config, fit),
@@ -300,14 +303,20 @@ def change(
     changes: dict[str, tuple[int | None, str]],
 ) -> None:
     """Edits saved from the Change modal: store them and redraw the review."""
-    with session_scope(services.engine) as session:
-        state = interviews.change_answers(
-            interview_id,
-            changes,
-            user_id=user_id,
-            session=session,
-            now=services.clock(),
-        )
+    try:
+        with session_scope(services.engine) as session:
+            state = interviews.change_answers(
+                interview_id,
+                changes,
+                user_id=user_id,
+                session=session,
+                now=services.clock(),
+            )
+    except interviews.InterviewError as error:
+        # The modal was already closed; nothing changed, and the review says
+        # how the interview stands.
+        logger.warning("change refused interview_id=%s reason=%s", interview_id, error)
+        return
     if state.interview.status == interviews.REVIEW:
         refresh_review(services, state)
     else:
@@ -334,13 +343,19 @@ def cancel(
         reply(_refusal(error))
         return
     summary = messages.CANCELLED.format(lead=blocks.lead_title(state.lead))
+    _close_review(services, state, assessment, summary, now)
+    reply(Message(summary))
+
+
+def _close_review(services, state, assessment, summary: str, now: datetime) -> None:
+    """Replace the review's buttons with how it ended."""
     if state.interview.review_ts:
-        services.poster.update(
+        _redraw(
+            services,
             state.interview.dm_channel_id,
             state.interview.review_ts,
             blocks.closed_review_message(state, assessment, summary, now),
         )
-    reply(Message(summary))
 
 
 def cancel_open_interview(services: Services, *, user_id: str, reply: Reply) -> None:
@@ -374,12 +389,7 @@ def submit(
         return
 
     summary = publish(services, state, result, now)
-    if state.interview.review_ts:
-        services.poster.update(
-            state.interview.dm_channel_id,
-            state.interview.review_ts,
-            blocks.closed_review_message(state, result.assessment, summary, now),
-        )
+    _close_review(services, state, result.assessment, summary, now)
     services.poster.post(state.interview.dm_channel_id, Message(summary))
 
 
@@ -505,6 +515,20 @@ def _try_post(
             )
         )
         return None
+
+
+def _redraw(services: Services, channel_id: str, ts: str, message: Message) -> None:
+    """Update a message in place; a stale message is no reason to stop.
+
+    What was stored is what counts, so a refused chat.update (the message was
+    deleted, say) is logged and the conversation goes on.
+    """
+    try:
+        services.poster.update(channel_id, ts, message)
+    except PostError as error:
+        logger.warning(
+            "message not updated channel=%s error=%s", channel_id, error.code
+        )
 
 
 def _refusal(error: interviews.InterviewError) -> Message:

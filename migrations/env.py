@@ -8,6 +8,11 @@ import bot.models  # noqa: F401  (registers the tables on the metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
+if not config.get_main_option("sqlalchemy.url"):
+    # Run from the alembic CLI: use the same DATABASE_URL as the bot.
+    from bot.settings import Settings
+
+    config.set_main_option("sqlalchemy.url", Settings().database_url)
 
 
 def run_migrations_offline() -> None:

@@ -195,3 +195,14 @@ def test_cancel_on_the_review_posts_nothing_to_channels(slack, flow, engine):
     with session_scope(engine) as session:
         assert session.exec(select(Interview)).one().status == "cancelled"
     assert slack.fake.posts_to("CSQL") == slack.fake.posts_to("CNURTURE") == []
+
+
+def test_a_refused_message_update_does_not_stop_the_interview(slack, flow, engine):
+    add_lead(engine)
+    slack.fake.fail("chat.update", "message_not_found")
+    slack.command("northwind")
+
+    flow.answer(3)
+
+    assert _answers(engine)["pain"].level == 3
+    assert "question 2 of 4" in flow.last_post(DM).args["blocks"][0]["text"]["text"]
