@@ -9,3 +9,7 @@ Modules without `run` (helpers, the bare app) are not benchmarks.
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class BenchError(Exception):
+    """A benchmark could not measure (a server did not start, time ran out)."""

@@ -66,7 +66,10 @@ def main(names: tuple[str, ...]) -> None:
     missed = []
     for name in names or sorted(benchmarks):
         module = benchmarks[name]
-        figures = module.run()
+        try:
+            figures = module.run()
+        except bench.BenchError as error:
+            raise click.ClickException(f"{name}: {error}") from None
         click.echo(module.format_summary(figures))
         results[name] = figures
         write_results(RESULTS_PATH, results)

@@ -26,6 +26,9 @@ def create_bare_app(settings: Settings) -> App:
     app = App(
         client=make_web_client(settings.slack_bot_token, settings.slack_api_url),
         signing_secret=settings.slack_signing_secret,
+        # The same Bolt options as ours (bot/app.py): the ack runs in the
+        # request's thread.
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(
             settings.listener_threads, thread_name_prefix="listener"
         ),
@@ -53,6 +56,7 @@ def main(port: int | None) -> None:
 
     serve(
         lambda: create_web_app(create_bare_app(settings)),
+        host=settings.host,
         port=port or settings.port,
         workers=settings.web_concurrency,
         threads=settings.web_threads,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 
-from bench import PROJECT_ROOT
+from bench import PROJECT_ROOT, BenchError
 
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
 
 
-class ServerError(Exception):
+class ServerError(BenchError):
     """A server under test did not start; the message ends with its log."""
 
 
@@ -100,3 +100,25 @@ def stop(process: subprocess.Popen) -> None:
 def log_tail(path: Path, lines: int = 20) -> str:
     text = path.read_text(encoding="utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+@dataclass(frozen=True)
+class RemoteFake:
+    """The fake Slack Web API running as a subprocess."""
+
+    base_url: str
+
+    @property
+    def response_url(self) -> str:
+        return f"{self.base_url}response"
+
+
+@contextmanager
+def running_fake_slack(workdir: Path) -> Iterator[RemoteFake]:
+    port = free_port()
+    args = ["-m", "tests.fakes.slack_api", str(port)]
+    log_path = workdir / "fake_slack.log"
+    with running_server(
+        "fake Slack", args, port=port, env=dict(os.environ), log_path=log_path
+    ) as server:
+        yield RemoteFake(f"{server.base_url}/")

@@ -84,6 +84,7 @@ def serve(ctx: click.Context, port: int | None) -> None:
     logger.info("serving port=%s workers=%s", port, settings.web_concurrency)
     run_server(
         load_app,
+        host=settings.host,
         port=port,
         workers=settings.web_concurrency,
         threads=settings.web_threads,

@@ -29,8 +29,10 @@ def create_app(
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
-        # Listeners run after the ack; enough threads that slow Web API calls
-        # never queue the ack of the next request behind them.
+        # Acks run in the request's thread and the response goes back as soon
+        # as they return; the work runs in the listener pool (see
+        # bot/slack/listeners/replies.py).
+        process_before_response=True,
         listener_executor=listener_executor
         or ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="listener"),
         # auth.test runs on the first request instead of at import or start.

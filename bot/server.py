@@ -23,9 +23,11 @@ class GunicornServer(BaseApplication):
         return self._load_app()
 
 
-def serve(load_app: Callable, *, port: int, workers: int, threads: int) -> None:
+def serve(
+    load_app: Callable, *, host: str, port: int, workers: int, threads: int
+) -> None:
     options = {
-        "bind": f"0.0.0.0:{port}",
+        "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread",

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./qualify.db"
     # None: ./qualify.toml when it exists, else the shipped defaults.
     qualify_config: Path | None = None
+    host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1)
     web_threads: int = Field(default=8, ge=1)

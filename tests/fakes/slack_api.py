@@ -45,6 +45,13 @@ class FakeSlack:
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
 
+    def count_dm_posts(self) -> int:
+        return sum(
+            1
+            for call in self.of("chat.postMessage")
+            if str(call.args["channel"])[0] == "D"
+        )
+
     def fail(self, method: str, error: str, channel: str = "*") -> None:
         """Make `method` answer ok=false with `error` (for one channel or all)."""
         self.failures[(method, channel)] = error
@@ -141,6 +148,26 @@ class FakeSlack:
 
 def _make_handler(fake: FakeSlack):
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            # /healthz and /_stats serve a fake run in its own process.
+            if self.path == "/_stats":
+                stats = {
+                    "dm_posts": fake.count_dm_posts(),
+                    "responses": len(fake.of("response_url")),
+                    "problems": fake.problems,
+                }
+            else:
+                stats = {"ok": True}
+            self._send(stats)
+
+        def _send(self, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self):  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
@@ -154,12 +181,7 @@ def _make_handler(fake: FakeSlack):
                 if path.startswith("response")
                 else path.removeprefix("api/")
             )
-            body = json.dumps(fake.handle(method, args)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._send(fake.handle(method, args))
 
         def log_message(self, *args):
             pass
@@ -167,12 +189,27 @@ def _make_handler(fake: FakeSlack):
     return Handler
 
 
-def start_fake_slack() -> tuple[FakeSlack, ThreadingHTTPServer]:
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 resets connections when a burst of listener
+    # threads calls at once, which the real Slack never does.
+    request_queue_size = 128
+
+
+def start_fake_slack(port: int = 0) -> tuple[FakeSlack, ThreadingHTTPServer]:
     fake = FakeSlack()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
+    server = _Server(("127.0.0.1", port), _make_handler(fake))
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     return fake, server
+
+
+if __name__ == "__main__":
+    # `python -m tests.fakes.slack_api PORT`: the fake in a process of its own,
+    # so that a benchmark's load client does not share its interpreter.
+    import sys
+
+    _, running = start_fake_slack(int(sys.argv[1]))
+    threading.Event().wait()

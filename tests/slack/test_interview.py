@@ -206,3 +206,19 @@ def test_a_refused_message_update_does_not_stop_the_interview(slack, flow, engin
 
     assert _answers(engine)["pain"].level == 3
     assert "question 2 of 4" in flow.last_post(DM).args["blocks"][0]["text"]["text"]
+
+
+def test_a_broken_button_value_is_reported_with_a_reference_not_a_traceback(
+    slack, caplog
+):
+    slack.click("answer:3", "not json at all")
+
+    (reply,) = slack.fake.of("response_url")
+    assert reply.args["text"].startswith("Something went wrong on my side")
+    ref = reply.args["text"].rsplit(" ", 1)[-1].rstrip(".")
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in failures] == [
+        f"listener failed ref={ref} listener=answer"
+    ]
+    assert failures[0].exc_info is not None
+    assert "Traceback" not in reply.args["text"]

@@ -2,18 +2,17 @@
 
 import re
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot import conversation
 from bot.conversation import Services
 from bot.slack import blocks
-from bot.slack.listeners.replies import ephemeral
+from bot.slack.listeners.replies import acknowledge, ephemeral, reported
 from bot.slack.payloads import PayloadError, parse_level_click, parse_review_click
 
 
 def register(app: App, services: Services) -> None:
-    def answer(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def answer(body: dict, respond: Respond) -> None:
         click = parse_level_click(body)
         conversation.answer(
             services,
@@ -26,8 +25,7 @@ def register(app: App, services: Services) -> None:
             reply=ephemeral(respond),
         )
 
-    def pick_lead(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def pick_lead(body: dict, respond: Respond) -> None:
         try:
             lead_id = int(body["actions"][0]["value"])
         except (KeyError, IndexError, ValueError):
@@ -39,32 +37,31 @@ def register(app: App, services: Services) -> None:
             reply=ephemeral(respond, replace_original=True),
         )
 
-    def review(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def review(body: dict, respond: Respond) -> None:
         click = parse_review_click(body)
         action_id = body["actions"][0]["action_id"]
-        step = {
-            blocks.SUBMIT: conversation.submit,
-            blocks.CANCEL: conversation.cancel,
-        }.get(action_id)
-        if step is not None:
-            step(
+        if action_id == blocks.CHANGE:
+            conversation.open_change_modal(
                 services,
                 user_id=click.user_id,
                 interview_id=click.interview_id,
+                trigger_id=click.trigger_id,
                 reply=ephemeral(respond),
             )
             return
-        conversation.open_change_modal(
+        step = (
+            conversation.submit if action_id == blocks.SUBMIT else conversation.cancel
+        )
+        step(
             services,
             user_id=click.user_id,
             interview_id=click.interview_id,
-            trigger_id=click.trigger_id,
             reply=ephemeral(respond),
         )
 
-    app.action(re.compile(rf"^{blocks.ANSWER}:\d$"))(answer)
-    app.action(re.compile(rf"^{blocks.PICK_LEAD}:\d+$"))(pick_lead)
-    app.action(re.compile(rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"))(
-        review
-    )
+    answer_ids = re.compile(rf"^{blocks.ANSWER}:\d$")
+    pick_ids = re.compile(rf"^{blocks.PICK_LEAD}:\d+$")
+    review_ids = re.compile(rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$")
+    app.action(answer_ids)(ack=acknowledge, lazy=[reported(services, answer)])
+    app.action(pick_ids)(ack=acknowledge, lazy=[reported(services, pick_lead)])
+    app.action(review_ids)(ack=acknowledge, lazy=[reported(services, review)])

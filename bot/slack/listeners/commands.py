@@ -5,23 +5,28 @@ from slack_bolt import Ack, App, Respond
 from bot import conversation, messages
 from bot.conversation import Services
 from bot.slack import blocks
-from bot.slack.listeners.replies import ephemeral
+from bot.slack.listeners.replies import ephemeral, reported
 from bot.slack.mrkdwn import clip, escape
-from bot.slack.payloads import parse_command
+from bot.slack.payloads import CommandRequest, parse_command
+
+
+def _is_help(request: CommandRequest) -> bool:
+    return request.text.lower() in ("", "help")
 
 
 def register(app: App, services: Services) -> None:
-    app.command(services.command)(_make_qualify(services))
-
-
-def _make_qualify(services: Services):
-    def qualify(ack: Ack, body: dict, respond: Respond) -> None:
+    def ack_qualify(ack: Ack, body: dict) -> None:
         request = parse_command(body)
-        if request.text.lower() in ("", "help"):
+        if _is_help(request):
             help_message = blocks.help_message(services.config, request.command)
             ack(text=help_message.text, blocks=help_message.blocks)
             return
         ack(text=messages.LOOKING_UP.format(query=escape(clip(request.text, 200))))
+
+    def qualify(body: dict, respond: Respond) -> None:
+        request = parse_command(body)
+        if _is_help(request):
+            return
         conversation.qualify(
             services,
             user_id=request.user_id,
@@ -31,4 +36,4 @@ def _make_qualify(services: Services):
             reply=ephemeral(respond),
         )
 
-    return qualify
+    app.command(services.command)(ack=ack_qualify, lazy=[reported(services, qualify)])

@@ -7,14 +7,19 @@ from slack_bolt import App
 
 from bot import conversation
 from bot.conversation import Services
+from bot.slack.listeners.replies import reported
 from bot.slack.payloads import parse_dm_text
 
 logger = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    def message(body: dict, event: dict) -> None:
-        dm = parse_dm_text(body, event)
+    def ack_message() -> None:
+        # Events are acknowledged by Bolt itself; the work runs after.
+        pass
+
+    def message(body: dict, _respond: object) -> None:
+        dm = parse_dm_text(body, body["event"])
         if dm is None:
             return
         conversation.note(
@@ -29,5 +34,5 @@ def register(app: App, services: Services) -> None:
         # Subscribed but not acted on: answering 200 stops Slack's retries.
         logger.debug("event ignored type=%s", event.get("type"))
 
-    app.event("message")(message)
+    app.event("message")(ack=ack_message, lazy=[reported(services, message)])
     app.event(re.compile(".*"))(ignore)

@@ -7,28 +7,41 @@ from bot.config import MAX_LEVEL
 from bot.conversation import Services
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.slack import blocks
+from bot.slack.listeners.replies import acknowledge, reported
 from bot.slack.payloads import view_selected, view_value
 
 
+def new_lead_errors(view: dict) -> dict[str, str]:
+    """What Slack shows under each field of the New lead modal, if anything."""
+    errors = {}
+    if not view_value(view, "company"):
+        errors["company"] = "Enter the company's name."
+    if not DOMAIN.match(normalise_domain(view_value(view, "domain"))):
+        errors["domain"] = "Enter a domain like acme.com."
+    return errors
+
+
 def register(app: App, services: Services) -> None:
-    def new_lead(ack: Ack, body: dict, view: dict) -> None:
-        company = view_value(view, "company")
-        domain = view_value(view, "domain")
-        errors = {}
-        if not company:
-            errors["company"] = "Enter the company's name."
-        if not DOMAIN.match(normalise_domain(domain)):
-            errors["domain"] = "Enter a domain like acme.com."
+    def ack_new_lead(ack: Ack, view: dict) -> None:
+        errors = new_lead_errors(view)
         if errors:
             ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    def new_lead(body: dict, _respond: object) -> None:
+        view = body["view"]
+        if new_lead_errors(view):
             return
-        ack()
         conversation.create_and_begin(
-            services, user_id=body["user"]["id"], company=company, domain=domain
+            services,
+            user_id=body["user"]["id"],
+            company=view_value(view, "company"),
+            domain=view_value(view, "domain"),
         )
 
-    def change_answers(ack: Ack, body: dict, view: dict) -> None:
-        ack()
+    def change_answers(body: dict, _respond: object) -> None:
+        view = body["view"]
         changes = {}
         for block_id in view["state"]["values"]:
             kind, _, criterion = block_id.partition(":")
@@ -46,5 +59,9 @@ def register(app: App, services: Services) -> None:
             changes=changes,
         )
 
-    app.view(blocks.NEW_LEAD_VIEW)(new_lead)
-    app.view(blocks.CHANGE_VIEW)(change_answers)
+    app.view(blocks.NEW_LEAD_VIEW)(
+        ack=ack_new_lead, lazy=[reported(services, new_lead)]
+    )
+    app.view(blocks.CHANGE_VIEW)(
+        ack=acknowledge, lazy=[reported(services, change_answers)]
+    )
