@@ -295,7 +295,7 @@ def server_env(
         # Written out so that both apps surely run with the same counts.
         "WEB_CONCURRENCY": str(settings.web_concurrency),
         "WEB_THREADS": str(settings.web_threads),
-        "LISTENER_THREADS": str(settings.listener_threads),
+        "WORK_PROCESSES": str(settings.work_processes),
         "HOST": "127.0.0.1",
     }
 
@@ -353,7 +353,7 @@ def collect_figures(
     result["ours_drain_ms_max"] = round(drain_ms, 1)
     result["workers"] = settings.web_concurrency
     result["threads"] = settings.web_threads
-    result["listener_threads"] = settings.listener_threads
+    result["work_processes"] = settings.work_processes
     result["meets_target"] = (
         result["ratio_p99"] <= TARGET_RATIO
         and result["ours_p99_ms"] <= TARGET_MAX_MS

@@ -1,15 +1,14 @@
 """A Bolt app that only acknowledges /qualify, served the way `bot serve` serves ours.
 
 The ack_latency benchmark measures our app against this one: the same Flask
-surface (bot.web), the same gunicorn setup (bot.server) with the same worker,
-thread and listener-thread counts, the same ack text; nothing after the ack.
+surface (bot.web), the same gunicorn setup (bot.server) with the same worker
+and thread counts, the same Bolt options and ack text; nothing after the ack.
 
     python -m bench.bare_app --port 3001
 """
 
 import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import click
 from slack_bolt import Ack, App
@@ -29,9 +28,6 @@ def create_bare_app(settings: Settings) -> App:
         # The same Bolt options as ours (bot/app.py): the ack runs in the
         # request's thread.
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(
-            settings.listener_threads, thread_name_prefix="listener"
-        ),
         token_verification_enabled=False,
     )
 

@@ -16,6 +16,7 @@ import httpx
 from bench import PROJECT_ROOT, BenchError
 
 READY_TIMEOUT_S = 30
+FAKE_NICENESS = 10
 STOP_TIMEOUT_S = 10
 
 
@@ -42,7 +43,13 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    name: str, args: list[str], *, port: int, env: dict, log_path: Path
+    name: str,
+    args: list[str],
+    *,
+    port: int,
+    env: dict,
+    log_path: Path,
+    niceness: int = 0,
 ) -> Iterator[Server]:
     """Start `python ARGS`, wait for GET /healthz, and always stop it afterwards."""
     server = Server(name, f"http://127.0.0.1:{port}", log_path)
@@ -57,6 +64,7 @@ def running_server(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
     try:
         wait_until_ready(server, process)
@@ -118,7 +126,14 @@ def running_fake_slack(workdir: Path) -> Iterator[RemoteFake]:
     port = free_port()
     args = ["-m", "tests.fakes.slack_api", str(port)]
     log_path = workdir / "fake_slack.log"
+    # The fake stands in for Slack's own servers, which take no CPU from the
+    # apps under test; a low priority keeps it from doing so here.
     with running_server(
-        "fake Slack", args, port=port, env=dict(os.environ), log_path=log_path
+        "fake Slack",
+        args,
+        port=port,
+        env=dict(os.environ),
+        log_path=log_path,
+        niceness=FAKE_NICENESS,
     ) as server:
         yield RemoteFake(f"{server.base_url}/")

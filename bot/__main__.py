@@ -15,7 +15,7 @@ from bot.settings import Settings, SettingsError
 logger = logging.getLogger("bot")
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -38,7 +38,7 @@ def _load(ctx: click.Context):
 def main(ctx: click.Context) -> None:
     """Qualify: lead qualification interviews in Slack."""
     settings = Settings()
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level)
     ctx.obj = settings
 
 
@@ -73,12 +73,13 @@ def serve(ctx: click.Context, port: int | None) -> None:
     """Serve Slack's requests over HTTP at /slack/events."""
     settings, config = _prepare_live(ctx, "slack_bot_token", "slack_signing_secret")
 
-    from bot.app import create_app
+    from bot.app import create_app, create_runner
     from bot.server import serve as run_server
     from bot.web import create_web_app
 
     def load_app():
-        return create_web_app(create_app(settings, config))
+        runner = create_runner(settings, config)
+        return create_web_app(create_app(settings, config, runner=runner))
 
     port = port or settings.port
     logger.info("serving port=%s workers=%s", port, settings.web_concurrency)
@@ -99,9 +100,9 @@ def socket(ctx: click.Context) -> None:
 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app
+    from bot.app import create_app, create_runner
 
-    app = create_app(settings, config)
+    app = create_app(settings, config, runner=create_runner(settings, config))
     SocketModeHandler(app, settings.slack_app_token).start()
 
 

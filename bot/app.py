@@ -1,7 +1,7 @@
-"""Building the Bolt app. Nothing Slack-related exists until create_app runs."""
+"""Building the Bolt app. Nothing Slack-related exists until these run."""
 
 import logging
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from sqlalchemy.engine import Engine
@@ -11,49 +11,58 @@ from bot.config import Config
 from bot.conversation import Services
 from bot.db import make_engine
 from bot.settings import Settings
+from bot.slack.jobs import JobRunner, process_runner, thread_runner
 from bot.slack.listeners import register
 from bot.slack.poster import SlackPoster, make_web_client
 
 logger = logging.getLogger(__name__)
 
+COMMAND = "/qualify"
 
-def create_app(
-    settings: Settings,
-    config: Config,
-    *,
-    engine: Engine | None = None,
-    listener_executor: Executor | None = None,
-) -> App:
-    """The Bolt app with every listener registered, talking to SLACK_API_URL."""
+
+def create_services(
+    settings: Settings, config: Config, *, engine: Engine | None = None
+) -> Services:
+    """What the work after an ack needs: the database, config and Web API."""
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        # Acks run in the request's thread and the response goes back as soon
-        # as they return; the work runs in the listener pool (see
-        # bot/slack/listeners/replies.py).
-        process_before_response=True,
-        listener_executor=listener_executor
-        or ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="listener"),
-        # auth.test runs on the first request instead of at import or start.
-        token_verification_enabled=False,
-    )
-    services = Services(
+    return Services(
         engine=engine or make_engine(settings.database_url),
         config=config,
         poster=SlackPoster(client),
+        command=COMMAND,
     )
-    register(app, services)
+
+
+def create_runner(settings: Settings, config: Config) -> JobRunner:
+    """Worker processes for the work after the ack, or threads if set to 0."""
+    if settings.work_processes == 0:
+        executor = ThreadPoolExecutor(settings.work_threads, thread_name_prefix="job")
+        return thread_runner(create_services(settings, config), executor)
+    return process_runner(settings, config, settings.work_processes)
+
+
+def create_app(settings: Settings, config: Config, *, runner: JobRunner) -> App:
+    """The Bolt app with every listener registered, talking to SLACK_API_URL."""
+    app = App(
+        client=make_web_client(settings.slack_bot_token, settings.slack_api_url),
+        signing_secret=settings.slack_signing_secret,
+        # Listeners only ack and hand the request to the runner, so they run
+        # in the request's own thread and the response leaves at once.
+        process_before_response=True,
+        # auth.test runs on the first request instead of at import or start.
+        token_verification_enabled=False,
+    )
+    register(app, runner, config=config, command=COMMAND)
     app.error(_report_error)
     return app
 
 
 def _report_error(error: Exception, body: dict, respond=None) -> None:
-    """The last resort: log once with a reference, tell the user plainly."""
+    """An ack function failed: log once with a reference, tell the user plainly."""
     ref = conversation.new_reference()
     kind = body.get("type") or body.get("command") or "request"
     logger.error("request failed ref=%s kind=%s", ref, kind, exc_info=error)
-    if respond is not None and (body.get("response_url") or body.get("command")):
+    if respond is not None and body.get("response_url"):
         try:
             respond(text=messages.UNEXPECTED.format(ref=ref), response_type="ephemeral")
         except Exception:

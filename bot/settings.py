@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1)
     web_threads: int = Field(default=8, ge=1)
-    listener_threads: int = Field(default=32, ge=1)
+    # Processes doing the work after each ack (0: threads in the web process).
+    work_processes: int = Field(default=2, ge=0)
+    work_threads: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 
     def require(self, *names: str) -> None:

@@ -3,15 +3,16 @@
 import json
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.serving import make_server
 
-from bot.app import create_app
+from bot.app import create_app, create_services
 from bot.settings import Settings
+from bot.slack.jobs import process_runner, thread_runner
 from bot.web import create_web_app
 from tests.fakes.slack_api import FakeSlack
 
@@ -19,11 +20,11 @@ SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM = {"id": "T0TEAM", "domain": "acme-sales"}
 
 
-class TrackingExecutor(ThreadPoolExecutor):
-    """Runs Bolt's listeners and lets a test wait until all of them finished."""
+class Tracking:
+    """An executor that lets a test wait until every job it was given finished."""
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=8)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self._futures: list[Future] = []
         self._lock = threading.Lock()
 
@@ -43,12 +44,23 @@ class TrackingExecutor(ThreadPoolExecutor):
                 future.result(timeout=timeout)
 
 
+class TrackingExecutor(Tracking, ThreadPoolExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=8)
+
+
+class TrackingProcessPool(Tracking, ProcessPoolExecutor):
+    pass
+
+
 class SlackHarness:
-    def __init__(self, fake: FakeSlack, config, engine) -> None:
+    def __init__(
+        self, fake: FakeSlack, config, engine, work_processes: int = 0
+    ) -> None:
         self.fake = fake
         self.config = config
         self.engine = engine
-        self.executor = TrackingExecutor()
+        self.work_processes = work_processes
         self._trigger = 0
         self._event = 0
         self.start()
@@ -60,9 +72,17 @@ class SlackHarness:
             slack_api_url=f"{self.fake.base_url}api/",
             _env_file=None,
         )
-        app = create_app(
-            settings, self.config, engine=self.engine, listener_executor=self.executor
-        )
+        if self.work_processes:
+            database_url = self.engine.url.render_as_string(hide_password=False)
+            settings = settings.model_copy(update={"database_url": database_url})
+            runner = process_runner(
+                settings, self.config, self.work_processes, TrackingProcessPool
+            )
+        else:
+            services = create_services(settings, self.config, engine=self.engine)
+            runner = thread_runner(services, TrackingExecutor())
+        self.executor = runner.executor
+        app = create_app(settings, self.config, runner=runner)
         self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/slack/events"
         threading.Thread(
@@ -75,6 +95,7 @@ class SlackHarness:
         """Stop the app and start a new one on the same database, as after a deploy."""
         self.executor.drain()
         self.server.shutdown()
+        self.executor.shutdown()
         self.start()
 
     def stop(self) -> None:

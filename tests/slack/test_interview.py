@@ -217,8 +217,6 @@ def test_a_broken_button_value_is_reported_with_a_reference_not_a_traceback(
     assert reply.args["text"].startswith("Something went wrong on my side")
     ref = reply.args["text"].rsplit(" ", 1)[-1].rstrip(".")
     failures = [r for r in caplog.records if r.levelname == "ERROR"]
-    assert [r.getMessage() for r in failures] == [
-        f"listener failed ref={ref} listener=answer"
-    ]
+    assert [r.getMessage() for r in failures] == [f"job failed ref={ref} job=answer"]
     assert failures[0].exc_info is not None
     assert "Traceback" not in reply.args["text"]

@@ -2,66 +2,73 @@
 
 import re
 
-from slack_bolt import App, Respond
+from slack_bolt import Ack, App, Respond
 
 from bot import conversation
 from bot.conversation import Services
 from bot.slack import blocks
-from bot.slack.listeners.replies import acknowledge, ephemeral, reported
+from bot.slack.jobs import JobRunner
+from bot.slack.listeners.replies import ephemeral
 from bot.slack.payloads import PayloadError, parse_level_click, parse_review_click
 
 
-def register(app: App, services: Services) -> None:
-    def answer(body: dict, respond: Respond) -> None:
-        click = parse_level_click(body)
-        conversation.answer(
+def answer(services: Services, body: dict, respond: Respond | None) -> None:
+    click = parse_level_click(body)
+    conversation.answer(
+        services,
+        user_id=click.user_id,
+        interview_id=click.interview_id,
+        criterion=click.criterion,
+        level=click.level,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+        reply=ephemeral(respond),
+    )
+
+
+def pick_lead(services: Services, body: dict, respond: Respond | None) -> None:
+    try:
+        lead_id = int(body["actions"][0]["value"])
+    except (KeyError, IndexError, ValueError):
+        raise PayloadError("actions[0].value is not a lead ID") from None
+    conversation.begin(
+        services,
+        lead_id=lead_id,
+        user_id=body["user"]["id"],
+        reply=ephemeral(respond, replace_original=True),
+    )
+
+
+def review(services: Services, body: dict, respond: Respond | None) -> None:
+    click = parse_review_click(body)
+    action_id = body["actions"][0]["action_id"]
+    if action_id == blocks.CHANGE:
+        conversation.open_change_modal(
             services,
             user_id=click.user_id,
             interview_id=click.interview_id,
-            criterion=click.criterion,
-            level=click.level,
-            channel_id=click.channel_id,
-            message_ts=click.message_ts,
+            trigger_id=click.trigger_id,
             reply=ephemeral(respond),
         )
+        return
+    step = conversation.submit if action_id == blocks.SUBMIT else conversation.cancel
+    step(
+        services,
+        user_id=click.user_id,
+        interview_id=click.interview_id,
+        reply=ephemeral(respond),
+    )
 
-    def pick_lead(body: dict, respond: Respond) -> None:
-        try:
-            lead_id = int(body["actions"][0]["value"])
-        except (KeyError, IndexError, ValueError):
-            raise PayloadError("actions[0].value is not a lead ID") from None
-        conversation.begin(
-            services,
-            lead_id=lead_id,
-            user_id=body["user"]["id"],
-            reply=ephemeral(respond, replace_original=True),
-        )
 
-    def review(body: dict, respond: Respond) -> None:
-        click = parse_review_click(body)
-        action_id = body["actions"][0]["action_id"]
-        if action_id == blocks.CHANGE:
-            conversation.open_change_modal(
-                services,
-                user_id=click.user_id,
-                interview_id=click.interview_id,
-                trigger_id=click.trigger_id,
-                reply=ephemeral(respond),
-            )
-            return
-        step = (
-            conversation.submit if action_id == blocks.SUBMIT else conversation.cancel
-        )
-        step(
-            services,
-            user_id=click.user_id,
-            interview_id=click.interview_id,
-            reply=ephemeral(respond),
-        )
+def register(app: App, runner: JobRunner) -> None:
+    def handing_to(job: str):
+        def ack_then_run(ack: Ack, body: dict) -> None:
+            ack()
+            runner.submit(job, body)
 
-    answer_ids = re.compile(rf"^{blocks.ANSWER}:\d$")
-    pick_ids = re.compile(rf"^{blocks.PICK_LEAD}:\d+$")
-    review_ids = re.compile(rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$")
-    app.action(answer_ids)(ack=acknowledge, lazy=[reported(services, answer)])
-    app.action(pick_ids)(ack=acknowledge, lazy=[reported(services, pick_lead)])
-    app.action(review_ids)(ack=acknowledge, lazy=[reported(services, review)])
+        return ack_then_run
+
+    app.action(re.compile(rf"^{blocks.ANSWER}:\d$"))(handing_to("answer"))
+    app.action(re.compile(rf"^{blocks.PICK_LEAD}:\d+$"))(handing_to("pick_lead"))
+    review_ids = rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"
+    app.action(re.compile(review_ids))(handing_to("review"))

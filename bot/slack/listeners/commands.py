@@ -3,9 +3,11 @@
 from slack_bolt import Ack, App, Respond
 
 from bot import conversation, messages
+from bot.config import Config
 from bot.conversation import Services
 from bot.slack import blocks
-from bot.slack.listeners.replies import ephemeral, reported
+from bot.slack.jobs import JobRunner
+from bot.slack.listeners.replies import ephemeral
 from bot.slack.mrkdwn import clip, escape
 from bot.slack.payloads import CommandRequest, parse_command
 
@@ -14,26 +16,25 @@ def _is_help(request: CommandRequest) -> bool:
     return request.text.lower() in ("", "help")
 
 
-def register(app: App, services: Services) -> None:
+def qualify(services: Services, body: dict, respond: Respond | None) -> None:
+    request = parse_command(body)
+    conversation.qualify(
+        services,
+        user_id=request.user_id,
+        query=request.text,
+        trigger_id=request.trigger_id,
+        channel_id=request.channel_id,
+        reply=ephemeral(respond),
+    )
+
+
+def register(app: App, runner: JobRunner, *, config: Config, command: str) -> None:
+    @app.command(command)
     def ack_qualify(ack: Ack, body: dict) -> None:
         request = parse_command(body)
         if _is_help(request):
-            help_message = blocks.help_message(services.config, request.command)
+            help_message = blocks.help_message(config, request.command)
             ack(text=help_message.text, blocks=help_message.blocks)
             return
         ack(text=messages.LOOKING_UP.format(query=escape(clip(request.text, 200))))
-
-    def qualify(body: dict, respond: Respond) -> None:
-        request = parse_command(body)
-        if _is_help(request):
-            return
-        conversation.qualify(
-            services,
-            user_id=request.user_id,
-            query=request.text,
-            trigger_id=request.trigger_id,
-            channel_id=request.channel_id,
-            reply=ephemeral(respond),
-        )
-
-    app.command(services.command)(ack=ack_qualify, lazy=[reported(services, qualify)])
+        runner.submit("qualify", body)

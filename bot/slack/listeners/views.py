@@ -1,13 +1,13 @@
 """Modal submissions: a new lead, and changes made from the review."""
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
 from bot import conversation
 from bot.config import MAX_LEVEL
 from bot.conversation import Services
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.slack import blocks
-from bot.slack.listeners.replies import acknowledge, reported
+from bot.slack.jobs import JobRunner
 from bot.slack.payloads import view_selected, view_value
 
 
@@ -21,47 +21,47 @@ def new_lead_errors(view: dict) -> dict[str, str]:
     return errors
 
 
-def register(app: App, services: Services) -> None:
-    def ack_new_lead(ack: Ack, view: dict) -> None:
+def new_lead(services: Services, body: dict, respond: Respond | None) -> None:
+    view = body["view"]
+    conversation.create_and_begin(
+        services,
+        user_id=body["user"]["id"],
+        company=view_value(view, "company"),
+        domain=view_value(view, "domain"),
+    )
+
+
+def change_answers(services: Services, body: dict, respond: Respond | None) -> None:
+    view = body["view"]
+    changes = {}
+    for block_id in view["state"]["values"]:
+        kind, _, criterion = block_id.partition(":")
+        if kind != "level":
+            continue
+        selected = view_selected(view, block_id, "level")
+        level = int(selected) if selected is not None else None
+        if level is not None and not 0 <= level <= MAX_LEVEL:
+            level = None
+        changes[criterion] = (level, view_value(view, f"note:{criterion}"))
+    conversation.change(
+        services,
+        user_id=body["user"]["id"],
+        interview_id=int(view["private_metadata"]),
+        changes=changes,
+    )
+
+
+def register(app: App, runner: JobRunner) -> None:
+    @app.view(blocks.NEW_LEAD_VIEW)
+    def ack_new_lead(ack: Ack, body: dict, view: dict) -> None:
         errors = new_lead_errors(view)
         if errors:
             ack(response_action="errors", errors=errors)
-        else:
-            ack()
-
-    def new_lead(body: dict, _respond: object) -> None:
-        view = body["view"]
-        if new_lead_errors(view):
             return
-        conversation.create_and_begin(
-            services,
-            user_id=body["user"]["id"],
-            company=view_value(view, "company"),
-            domain=view_value(view, "domain"),
-        )
+        ack()
+        runner.submit("new_lead", body)
 
-    def change_answers(body: dict, _respond: object) -> None:
-        view = body["view"]
-        changes = {}
-        for block_id in view["state"]["values"]:
-            kind, _, criterion = block_id.partition(":")
-            if kind != "level":
-                continue
-            selected = view_selected(view, block_id, "level")
-            level = int(selected) if selected is not None else None
-            if level is not None and not 0 <= level <= MAX_LEVEL:
-                level = None
-            changes[criterion] = (level, view_value(view, f"note:{criterion}"))
-        conversation.change(
-            services,
-            user_id=body["user"]["id"],
-            interview_id=int(view["private_metadata"]),
-            changes=changes,
-        )
-
-    app.view(blocks.NEW_LEAD_VIEW)(
-        ack=ack_new_lead, lazy=[reported(services, new_lead)]
-    )
-    app.view(blocks.CHANGE_VIEW)(
-        ack=acknowledge, lazy=[reported(services, change_answers)]
-    )
+    @app.view(blocks.CHANGE_VIEW)
+    def ack_change(ack: Ack, body: dict) -> None:
+        ack()
+        runner.submit("change_answers", body)

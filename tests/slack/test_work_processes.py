@@ -1,0 +1,38 @@
+"""The production path: work after the ack runs in spawned worker processes."""
+
+import pytest
+from sqlmodel import select
+
+from bot.db import session_scope
+from bot.models import Answer
+from tests.factories import add_lead
+from tests.slack.harness import Flow, SlackHarness, dm_channel
+
+
+@pytest.fixture
+def slack_with_processes(fake_slack, team_config, engine):
+    harness = SlackHarness(fake_slack, team_config, engine, work_processes=1)
+    yield harness
+    harness.stop()
+
+
+def test_an_interview_runs_through_worker_processes(slack_with_processes, engine):
+    slack = slack_with_processes
+    add_lead(engine)
+
+    slack.command("northwind")
+    slack.dm("They lose a day a week to it.")
+    Flow(slack).answer(3)
+
+    with session_scope(engine) as session:
+        pain = session.exec(select(Answer).where(Answer.criterion == "pain")).one()
+    assert (pain.level, pain.note) == (3, "They lose a day a week to it.")
+    questions = slack.fake.posts_to(dm_channel("USDR1"))
+    assert "question 2 of 4" in questions[-1].args["blocks"][0]["text"]["text"]
+
+
+def test_a_failing_job_in_a_worker_process_tells_the_user(slack_with_processes):
+    slack_with_processes.click("answer:3", "not json at all")
+
+    (reply,) = slack_with_processes.fake.of("response_url")
+    assert reply.args["text"].startswith("Something went wrong on my side")
