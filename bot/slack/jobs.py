@@ -11,7 +11,9 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from slack_bolt.context.respond import Respond
 
@@ -53,6 +55,13 @@ def run_job(services: Services, name: str, body: dict) -> None:
         _tell(services, body, respond, Message(messages.UNEXPECTED.format(ref=ref)))
 
 
+def _log_lost_job(name: str, future: Future) -> None:
+    """run_job handles its own failures; an exception here means the job died."""
+    error = future.exception()
+    if error is not None:
+        logger.error("job lost job=%s error=%r", name, error)
+
+
 def _run_in_worker_process(name: str, body: dict) -> None:
     run_job(_process_services, name, body)
 
@@ -74,15 +83,31 @@ def _tell(
 
 
 class JobRunner:
-    def __init__(self, executor: Executor, services: Services | None = None) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        services: Services | None = None,
+        new_executor: Callable[[], Executor] | None = None,
+    ) -> None:
         self.executor = executor
         self._services = services
+        self._new_executor = new_executor
 
     def submit(self, name: str, body: dict) -> None:
+        try:
+            future = self._submit(name, body)
+        except BrokenProcessPool:
+            # A worker process died (killed, out of memory): the pool refuses
+            # all work from then on, so start a new one.
+            logger.warning("worker pool broken, starting a new one job=%s", name)
+            self.executor = self._new_executor()
+            future = self._submit(name, body)
+        future.add_done_callback(partial(_log_lost_job, name))
+
+    def _submit(self, name: str, body: dict) -> Future:
         if self._services is not None:
-            self.executor.submit(run_job, self._services, name, body)
-        else:
-            self.executor.submit(_run_in_worker_process, name, body)
+            return self.executor.submit(run_job, self._services, name, body)
+        return self.executor.submit(_run_in_worker_process, name, body)
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True)
@@ -99,18 +124,22 @@ def process_runner(
     pool_class: type[ProcessPoolExecutor] = ProcessPoolExecutor,
 ) -> JobRunner:
     """A pool of worker processes, each with its own database pool and client."""
-    executor = pool_class(
-        processes,
-        # spawn, not fork: the serving process has threads, and a forked copy
-        # of a thread's locks can deadlock.
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker_process,
-        initargs=(settings, config),
-    )
-    # Start the processes now rather than on the first click.
-    for _ in range(processes):
-        executor.submit(os.getpid)
-    return JobRunner(executor)
+
+    def new_executor() -> Executor:
+        executor = pool_class(
+            processes,
+            # spawn, not fork: the serving process has threads, and a forked
+            # copy of a thread's locks can deadlock.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker_process,
+            initargs=(settings, config),
+        )
+        # Start the processes now rather than on the first click.
+        for _ in range(processes):
+            executor.submit(os.getpid)
+        return executor
+
+    return JobRunner(new_executor(), new_executor=new_executor)
 
 
 def _start_worker_process(settings: Settings, config: Config) -> None:

@@ -54,6 +54,10 @@ class TrackingProcessPool(Tracking, ProcessPoolExecutor):
 
 
 class SlackHarness:
+    @property
+    def executor(self):
+        return self.runner.executor
+
     def __init__(
         self, fake: FakeSlack, config, engine, work_processes: int = 0
     ) -> None:
@@ -81,7 +85,7 @@ class SlackHarness:
         else:
             services = create_services(settings, self.config, engine=self.engine)
             runner = thread_runner(services, TrackingExecutor())
-        self.executor = runner.executor
+        self.runner = runner
         app = create_app(settings, self.config, runner=runner)
         self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/slack/events"

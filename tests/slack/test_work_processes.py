@@ -1,5 +1,9 @@
 """The production path: work after the ack runs in spawned worker processes."""
 
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 from sqlmodel import select
 
@@ -36,3 +40,20 @@ def test_a_failing_job_in_a_worker_process_tells_the_user(slack_with_processes):
 
     (reply,) = slack_with_processes.fake.of("response_url")
     assert reply.args["text"].startswith("Something went wrong on my side")
+
+
+def test_a_killed_worker_process_is_replaced_and_work_goes_on(
+    slack_with_processes, engine
+):
+    slack = slack_with_processes
+    add_lead(engine)
+    pool = slack.runner.executor
+    os.kill(pool.submit(os.getpid).result(timeout=30), signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        for _ in range(100):
+            pool.submit(os.getpid).result(timeout=30)
+
+    slack.command("northwind")
+
+    assert slack.runner.executor is not pool
+    assert len(slack.fake.posts_to(dm_channel("USDR1"))) == 1
