@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.db import insert_ignoring_conflicts, session_scope, utcnow
 from bot.domain import decisions, interviews, leads
 from bot.domain.interviews import InterviewState
-from bot.models import SlackEvent
+from bot.models import Lead, SlackEvent
 from bot.slack import blocks
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import channel, date, escape, link, user
@@ -74,7 +74,18 @@ def qualify(
     elif matches:
         reply(blocks.pick_lead_message(matches, query))
     else:
+        _ask_for_new_lead(services, query, trigger_id, channel_id, reply)
+
+
+def _ask_for_new_lead(
+    services: Services, query: str, trigger_id: str, channel_id: str, reply: Reply
+) -> None:
+    try:
         services.poster.open_modal(trigger_id, blocks.new_lead_modal(query, channel_id))
+    except PostError as error:
+        # A trigger_id lives 3 seconds; past that Slack refuses the modal.
+        logger.warning("new lead modal not opened error=%s", error.code)
+        reply(Message(messages.MODAL_FAILED.format(query=escape(query))))
 
 
 def begin(
@@ -86,6 +97,9 @@ def begin(
     announce: bool = True,
 ) -> None:
     """Open the interview in the SDR's DM and ask the first question."""
+    if not is_allowed(services, user_id):
+        reply(Message(messages.NOT_ALLOWED.format(user_id=user_id)))
+        return
     dm_channel_id = services.poster.open_dm(user_id)
     now = services.clock()
     try:
@@ -130,7 +144,7 @@ def _lead_taken_message(
     services: Services, lead_id: int, taken: interviews.LeadTaken
 ) -> Message:
     with session_scope(services.engine) as session:
-        lead = session.get(interviews.Lead, lead_id)
+        lead = session.get(Lead, lead_id)
     return Message(
         messages.LEAD_TAKEN.format(
             holder=user(taken.holder_user_id),

@@ -16,6 +16,10 @@ NO_MATCH_INTRO = (
     "No stored lead matches “{query}”. Tell me the company and I'll create the "
     "lead and start the interview."
 )
+MODAL_FAILED = (
+    "No stored lead matches “{query}”, and Slack closed the window for the New "
+    "lead form before it could open. Run the command again to get the form."
+)
 STARTED = "I've started qualifying *{lead}* in our DM: {link}"
 STARTED_NO_LINK = "I've started qualifying *{lead}* in our DM with you."
 LEAD_TAKEN = (

@@ -234,3 +234,15 @@ def test_help_payload_is_valid_json_for_slack(slack):
     response = slack.command("help")
 
     assert json.loads(response.text)["blocks"][0]["type"] == "section"
+
+
+def test_an_expired_trigger_for_the_new_lead_modal_says_to_run_again(slack):
+    slack.fake.fail("views.open", "expired_trigger_id")
+
+    slack.command("Contoso")
+
+    (reply,) = slack.fake.of("response_url")
+    assert reply.args["text"] == (
+        "No stored lead matches “Contoso”, and Slack closed the window for the New "
+        "lead form before it could open. Run the command again to get the form."
+    )
