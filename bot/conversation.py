@@ -314,7 +314,7 @@ def change(
     *,
     user_id: str,
     interview_id: int,
-    changes: dict[str, tuple[int | None, str]],
+    changes: dict[str, tuple[int | None, str | None]],
 ) -> None:
     """Edits saved from the Change modal: store them and redraw the review."""
     try:

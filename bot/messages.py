@@ -64,3 +64,7 @@ MODAL_COMPANY_LABEL = "Company"
 MODAL_DOMAIN_LABEL = "Website domain"
 MODAL_CHANGE_TITLE = "Change answers"
 VIEW_POST = "View the post"
+NOTE_TOO_LONG = (
+    "This note is {length:,} characters, more than a form can hold; it is kept "
+    "as it is. Type in our DM to add to it."
+)

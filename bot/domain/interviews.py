@@ -262,13 +262,16 @@ def record_note(
 
 def change_answers(
     interview_id: int,
-    changes: dict[str, tuple[int | None, str]],
+    changes: dict[str, tuple[int | None, str | None]],
     *,
     user_id: str,
     session: Session,
     now: datetime,
 ) -> InterviewState:
-    """Apply edits made from the review: criterion -> (level, note)."""
+    """Apply edits made from the review: criterion -> (level, note).
+
+    A note of None was not editable (too long for a form) and stays as it is.
+    """
     state = _lock_open(interview_id, user_id, session=session)
     for criterion, (level, note) in changes.items():
         answer = state.answers.get(criterion)
@@ -278,7 +281,8 @@ def change_answers(
             answer.level = level
             answer.source = "changed"
             answer.answered_at = now
-        answer.note = note.strip()
+        if note is not None:
+            answer.note = note.strip()
     _advance(state)
     state.interview.updated_at = now
     session.flush()

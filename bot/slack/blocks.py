@@ -27,6 +27,7 @@ NEW_LEAD_VIEW = "new_lead"
 CHANGE_VIEW = "change_answers"
 SECTION_LIMIT = 3000
 MAX_PICKS = 10
+MAX_INPUT = 3000
 
 
 @dataclass(frozen=True)
@@ -306,11 +307,16 @@ def change_answers_modal(state: InterviewState, config: Config) -> dict:
                 "element": select,
             }
         )
-        blocks.append(
-            _text_input(
-                f"note:{key}", f"{criterion.label} note", answer.note, 3000, True
+        if len(answer.note) <= MAX_INPUT:
+            label = f"{criterion.label} note"
+            blocks.append(
+                _text_input(f"note:{key}", label, answer.note, MAX_INPUT, True)
             )
-        )
+        else:
+            # Slack's inputs hold 3,000 characters; editing here would cut it.
+            blocks.append(
+                context(messages.NOTE_TOO_LONG.format(length=len(answer.note)))
+            )
     return {
         "type": "modal",
         "callback_id": CHANGE_VIEW,

@@ -119,9 +119,16 @@ def parse_dm_text(body: dict, event: dict) -> DmText | None:
 
 
 def view_value(view: dict, block_id: str) -> str:
-    """A plain_text_input's value from a submitted modal."""
+    """A plain_text_input's value from a submitted modal ('' when absent)."""
+    return view_input(view, block_id) or ""
+
+
+def view_input(view: dict, block_id: str) -> str | None:
+    """A plain_text_input's value, or None when the modal had no such input."""
     state = _field(view, "state", "values")
-    return (state.get(block_id, {}).get("value", {}).get("value") or "").strip()
+    if block_id not in state:
+        return None
+    return (state[block_id].get("value", {}).get("value") or "").strip()
 
 
 def view_selected(view: dict, block_id: str, action_id: str) -> str | None:

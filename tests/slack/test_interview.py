@@ -220,3 +220,27 @@ def test_a_broken_button_value_is_reported_with_a_reference_not_a_traceback(
     assert [r.getMessage() for r in failures] == [f"job failed ref={ref} job=answer"]
     assert failures[0].exc_info is not None
     assert "Traceback" not in reply.args["text"]
+
+
+def test_a_note_too_long_for_the_change_form_is_kept_whole(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    long_note = "They described every step of the month-end close. " * 80
+    slack.dm(long_note)
+    flow.answer_all([3, 2, 2, 3])
+
+    flow.press(flow.review(), "review_change")
+    view = slack.fake.of("views.open")[-1].args["view"]
+    values = {
+        block["block_id"]: {
+            "level": {"selected_option": block["element"]["initial_option"]}
+        }
+        for block in view["blocks"]
+        if block.get("block_id", "").startswith("level:")
+    }
+    slack.submit_view(
+        "change_answers", values, private_metadata=view["private_metadata"]
+    )
+
+    assert "note:pain" not in [block.get("block_id") for block in view["blocks"]]
+    assert _answers(engine)["pain"].note == long_note.strip()

@@ -8,7 +8,7 @@ from bot.conversation import Services
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.slack import blocks
 from bot.slack.jobs import JobRunner
-from bot.slack.payloads import view_selected, view_value
+from bot.slack.payloads import view_input, view_selected, view_value
 
 
 def new_lead_errors(view: dict) -> dict[str, str]:
@@ -42,7 +42,7 @@ def change_answers(services: Services, body: dict, respond: Respond | None) -> N
         level = int(selected) if selected is not None else None
         if level is not None and not 0 <= level <= MAX_LEVEL:
             level = None
-        changes[criterion] = (level, view_value(view, f"note:{criterion}"))
+        changes[criterion] = (level, view_input(view, f"note:{criterion}"))
     conversation.change(
         services,
         user_id=body["user"]["id"],
