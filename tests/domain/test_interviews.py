@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -260,3 +261,32 @@ def test_interview_state_survives_a_restart(engine, database_url, config):
     assert state.notes() == {"fit": FIT_FROM_DATA, "budget": "Budget review in July"}
     assert state.interview.started_at == NOW
     assert state.lead.company == "Northwind"
+
+
+def test_two_sdrs_starting_one_lead_at_the_same_moment_get_one_interview(
+    engine, config
+):
+    lead_id = add_lead(engine)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def start_as(sdr: str) -> None:
+        barrier.wait()
+        try:
+            start(engine, config, lead_id, sdr=sdr)
+            outcomes.append("started")
+        except LeadTaken:
+            outcomes.append("taken")
+
+    threads = [
+        threading.Thread(target=start_as, args=(f"U0RACE{n}",)) for n in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["started"] + ["taken"] * 7
+    with session_scope(engine) as session:
+        count = session.scalar(select(func.count()).select_from(Interview))
+    assert count == 1
