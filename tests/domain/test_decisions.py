@@ -1,3 +1,4 @@
+import threading
 import tomllib
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from bot.db import session_scope
 from bot.domain.decisions import record_decision
 from bot.domain.interviews import (
     SUBMITTED,
+    InterviewClosed,
     finish_interview,
     record_level,
     start_interview,
@@ -189,3 +191,40 @@ def test_lead_owned_by_someone_not_an_ae_goes_to_the_rotation(engine, team_confi
 
     _, handoff = stored_decision(engine, decision_id)
     assert handoff.ae_user_id == "U0AE1"
+
+
+def test_two_submits_arriving_together_record_one_decision(engine, team_config):
+    lead_id = new_lead(engine, 1)
+    with session_scope(engine) as session:
+        interview_id = start_interview(
+            lead_id, SDR, "D0SDR1", session=session, config=team_config, now=NOW
+        ).id
+        for criterion, level in STRONG.items():
+            record_level(
+                interview_id, criterion, level, user_id=SDR, session=session, now=NOW
+            )
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                state = finish_interview(
+                    interview_id, SUBMITTED, user_id=SDR, session=session, now=DECIDED
+                )
+                record_decision(state, session=session, config=team_config, now=DECIDED)
+            outcomes.append("decided")
+        except InterviewClosed:
+            outcomes.append("already submitted")
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["already submitted"] * 3 + ["decided"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Decision)) == 1
+        assert session.scalar(select(func.count()).select_from(Handoff)) == 1
