@@ -22,7 +22,7 @@ from dateutil.parser import isoparse
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from bot.config import Config, normalise_event_name
@@ -33,6 +33,18 @@ from bot.models import Event, Lead
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MAX_FIELD = 10_000
+UNCLOSED_QUOTE = (
+    "line {line}: a value runs over {limit:,} characters, which almost always "
+    'means a quote (") opened there is never closed; fix the quoting and import '
+    "again (nothing was imported)."
+)
+SPANS_LINES = (
+    'a value runs over {lines} lines, which usually means a quote (") opened on '
+    "this line is never closed; the lines it swallowed were not imported either"
+)
+REFUSED = "the database refused a value in this row: {}"
+NUL_BYTE = "the row contains a NUL byte (\\x00); remove it and import the row again"
 LEAD_COLUMNS = (
     "email",
     "name",
@@ -285,9 +297,17 @@ def _iter_records(
         for name, is_known in header[len(fields) :]:
             if is_known:
                 values[name] = ""
+        if any(len(value) > MAX_FIELD for value in fields):
+            # csv reads an unclosed quote as one value running on through the
+            # following lines, which would swallow them without a word.
+            raise ImportFileError(UNCLOSED_QUOTE.format(line=line, limit=MAX_FIELD))
         problem = None
         if _has_values(fields[len(header) :]):
             problem = TOO_MANY_VALUES.format(len(fields), len(header))
+        elif any("\x00" in value for value in fields):
+            problem = NUL_BYTE
+        elif any("\n" in value for value in values.values()):
+            problem = SPANS_LINES.format(lines=reader.line_num - line + 1)
         yield _Record(line, values, extras, problem)
 
 
@@ -397,9 +417,13 @@ def _write_all(rows: list, write: Callable, engine: Engine) -> _Tally:
         try:
             with session_scope(engine) as session:
                 tally = write(batch, session)
-        except IntegrityError:
-            # Another writer stored a conflicting row after our lookups.
-            logger.warning("import batch conflicted; retrying row by row")
+        except (IntegrityError, DataError) as error:
+            # Another writer stored a conflicting row after our lookups, or
+            # the database refused a value our checks let through.
+            logger.warning(
+                "import batch refused; retrying row by row error=%s",
+                type(error.orig).__name__,
+            )
             tally = _write_one_by_one(batch, write, engine)
         total.add(tally)
     return total
@@ -414,6 +438,9 @@ def _write_one_by_one(batch: Sequence, write: Callable, engine: Engine) -> _Tall
                 tally = write([row], session)
         except IntegrityError:
             tally = _Tally(errors=[RowError(row.line, CONFLICT)])
+        except DataError as error:
+            reason = REFUSED.format(str(error.orig).splitlines()[0])
+            tally = _Tally(errors=[RowError(row.line, reason)])
         total.add(tally)
     return total
 

@@ -229,9 +229,6 @@ def _breakdown_blocks(assessment: Assessment, now: datetime) -> list[dict]:
     """One section per criterion (engagement's note names its signals)."""
     scorecard = assessment.scorecard
     blocks = [section(_score_line(score)) for score in scorecard.scores]
-    blocks.append(
-        context(f"Engagement signals: {escape(assessment.engagement.explain(now))}")
-    )
     blocks.append(section(_outcome_line(scorecard)))
     return blocks
 

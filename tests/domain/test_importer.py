@@ -275,7 +275,10 @@ def test_a_lead_stored_by_another_writer_mid_batch_is_updated_not_lost(
     other.dispose()
 
     assert raced
-    assert "import batch conflicted; retrying row by row" in caplog.messages
+    assert (
+        "import batch refused; retrying row by row error=UniqueViolation"
+        in caplog.messages
+    )
     assert (result.imported, result.updated, result.errors) == (2, 1, [])
     assert stored_leads(engine)["ana@acme.com"].company == "Acme"
     assert count(engine, Lead) == 3
@@ -457,3 +460,56 @@ def test_a_finished_import_is_logged_once_without_emails(engine, caplog):
         "import finished kind=leads file=leads.csv imported=3 updated=0 "
         "duplicates=0 errors=0 unmapped=0"
     ]
+
+
+def test_an_unclosed_quote_is_named_instead_of_swallowing_the_lines_after_it(
+    engine, tmp_path
+):
+    path = write_file(
+        tmp_path,
+        f"{HEADER}\n"
+        "a@x.example,Ann,,X,x.example,,,\n"
+        'q@q.example,"Quinn,,Q,q.example,,,\n'
+        "b@y.example,Bob,,Y,y.example,,,\n"
+        'c@z.example,"Cy",,Z,z.example,,,\n',
+    )
+
+    result = import_leads(path, engine=engine)
+
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (
+            3,
+            'a value runs over 3 lines, which usually means a quote (") opened on '
+            "this line is never closed; the lines it swallowed were not imported "
+            "either",
+        )
+    ]
+    assert sorted(stored_leads(engine)) == ["a@x.example"]
+
+
+def test_an_unclosed_quote_in_a_large_file_stops_the_import_before_writing(
+    engine, tmp_path
+):
+    rows = [f"p{n}@x.example,P{n},,X,x.example,,," for n in range(400)]
+    rows[5] = 'q@q.example,"Quinn,,Q,q.example,,,'
+    path = write_file(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
+
+    with pytest.raises(ImportFileError) as caught:
+        import_leads(path, engine=engine)
+
+    assert str(caught.value).startswith("line 7: a value runs over 10,000 characters")
+    assert count(engine, Lead) == 0
+
+
+def test_a_nul_byte_rejects_its_row_and_keeps_the_others(engine, tmp_path):
+    path = write_file(
+        tmp_path,
+        f"{HEADER}\na@x.example,A\x00nn,,X,x.example,,,\nb@y.example,Bob,,Y,y.example,,,\n",
+    )
+
+    result = import_leads(path, engine=engine)
+
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (2, "the row contains a NUL byte (\\x00); remove it and import the row again")
+    ]
+    assert sorted(stored_leads(engine)) == ["b@y.example"]
