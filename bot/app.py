@@ -36,8 +36,11 @@ def create_services(
 def create_runner(settings: Settings, config: Config) -> JobRunner:
     """Worker processes for the work after the ack, or threads if set to 0."""
     if settings.work_processes == 0:
-        executor = ThreadPoolExecutor(settings.work_threads, thread_name_prefix="job")
-        return thread_runner(create_services(settings, config), executor)
+        lanes = [
+            ThreadPoolExecutor(1, thread_name_prefix="job")
+            for _ in range(settings.work_threads)
+        ]
+        return thread_runner(create_services(settings, config), lanes)
     return process_runner(settings, config, settings.work_processes)
 
 

@@ -10,6 +10,8 @@ threads does the same in-process, for tests and for `WORK_PROCESSES=0`.
 import logging
 import multiprocessing
 import os
+import signal
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -75,7 +77,7 @@ def _tell(
                 text=message.text, response_type="ephemeral", replace_original=False
             )
             return
-        user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+        user_id = actor_of(body)
         if user_id:
             services.poster.post(services.poster.open_dm(user_id), message)
     except (PostError, OSError) as error:
@@ -83,38 +85,57 @@ def _tell(
 
 
 class JobRunner:
+    """Runs jobs in lanes: one person's jobs share a lane and run in order.
+
+    Each lane runs one job at a time, so a note typed just before a click, or
+    two quick clicks, are applied in the order Slack delivered them, while
+    different people's jobs run side by side in other lanes.
+    """
+
     def __init__(
         self,
-        executor: Executor,
+        lanes: list[Executor],
         services: Services | None = None,
-        new_executor: Callable[[], Executor] | None = None,
+        new_lane: Callable[[], Executor] | None = None,
     ) -> None:
-        self.executor = executor
+        self.lanes = lanes
         self._services = services
-        self._new_executor = new_executor
+        self._new_lane = new_lane
 
     def submit(self, name: str, body: dict) -> None:
+        index = zlib.crc32(actor_of(body).encode()) % len(self.lanes)
         try:
-            future = self._submit(name, body)
+            future = self._submit(self.lanes[index], name, body)
         except BrokenProcessPool:
-            # A worker process died (killed, out of memory): the pool refuses
-            # all work from then on, so start a new one.
-            logger.warning("worker pool broken, starting a new one job=%s", name)
-            self.executor = self._new_executor()
-            future = self._submit(name, body)
+            # Its worker process died (killed, out of memory): the pool
+            # refuses all work from then on, so start a new one.
+            logger.warning("worker process lost, starting a new one job=%s", name)
+            self.lanes[index] = self._new_lane()
+            future = self._submit(self.lanes[index], name, body)
         future.add_done_callback(partial(_log_lost_job, name))
 
-    def _submit(self, name: str, body: dict) -> Future:
+    def _submit(self, lane: Executor, name: str, body: dict) -> Future:
         if self._services is not None:
-            return self.executor.submit(run_job, self._services, name, body)
-        return self.executor.submit(_run_in_worker_process, name, body)
+            return lane.submit(run_job, self._services, name, body)
+        return lane.submit(_run_in_worker_process, name, body)
 
     def shutdown(self) -> None:
-        self.executor.shutdown(wait=True)
+        for lane in self.lanes:
+            lane.shutdown(wait=True)
 
 
-def thread_runner(services: Services, executor: Executor) -> JobRunner:
-    return JobRunner(executor, services)
+def actor_of(body: dict) -> str:
+    """The Slack user a request comes from."""
+    return (
+        (body.get("user") or {}).get("id")
+        or body.get("user_id")
+        or (body.get("event") or {}).get("user")
+        or ""
+    )
+
+
+def thread_runner(services: Services, lanes: list[Executor]) -> JobRunner:
+    return JobRunner(lanes, services)
 
 
 def process_runner(
@@ -123,23 +144,22 @@ def process_runner(
     processes: int,
     pool_class: type[ProcessPoolExecutor] = ProcessPoolExecutor,
 ) -> JobRunner:
-    """A pool of worker processes, each with its own database pool and client."""
+    """Worker processes, each with its own database pool and Web API client."""
 
-    def new_executor() -> Executor:
-        executor = pool_class(
-            processes,
+    def new_lane() -> Executor:
+        lane = pool_class(
+            1,
             # spawn, not fork: the serving process has threads, and a forked
             # copy of a thread's locks can deadlock.
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker_process,
             initargs=(settings, config),
         )
-        # Start the processes now rather than on the first click.
-        for _ in range(processes):
-            executor.submit(os.getpid)
-        return executor
+        # Start the process now rather than on the first click.
+        lane.submit(os.getpid)
+        return lane
 
-    return JobRunner(new_executor(), new_executor=new_executor)
+    return JobRunner([new_lane() for _ in range(processes)], new_lane=new_lane)
 
 
 def _start_worker_process(settings: Settings, config: Config) -> None:
@@ -149,4 +169,6 @@ def _start_worker_process(settings: Settings, config: Config) -> None:
 
     setup_logging(settings.log_level)
     os.nice(WORK_NICENESS)
+    # Ctrl-C reaches the whole process group; the server stops its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _process_services = create_services(settings, config)

@@ -46,7 +46,7 @@ class Tracking:
 
 class TrackingExecutor(Tracking, ThreadPoolExecutor):
     def __init__(self) -> None:
-        super().__init__(max_workers=8)
+        super().__init__(max_workers=1)
 
 
 class TrackingProcessPool(Tracking, ProcessPoolExecutor):
@@ -54,9 +54,10 @@ class TrackingProcessPool(Tracking, ProcessPoolExecutor):
 
 
 class SlackHarness:
-    @property
-    def executor(self):
-        return self.runner.executor
+    def drain(self) -> None:
+        """Wait until every job handed to the runner so far has finished."""
+        for lane in self.runner.lanes:
+            lane.drain()
 
     def __init__(
         self, fake: FakeSlack, config, engine, work_processes: int = 0
@@ -84,7 +85,7 @@ class SlackHarness:
             )
         else:
             services = create_services(settings, self.config, engine=self.engine)
-            runner = thread_runner(services, TrackingExecutor())
+            runner = thread_runner(services, [TrackingExecutor() for _ in range(4)])
         self.runner = runner
         app = create_app(settings, self.config, runner=runner)
         self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
@@ -97,15 +98,15 @@ class SlackHarness:
 
     def restart(self) -> None:
         """Stop the app and start a new one on the same database, as after a deploy."""
-        self.executor.drain()
+        self.drain()
         self.server.shutdown()
-        self.executor.shutdown()
+        self.runner.shutdown()
         self.start()
 
     def stop(self) -> None:
-        self.executor.drain()
+        self.drain()
         self.server.shutdown()
-        self.executor.shutdown()
+        self.runner.shutdown()
 
     def send(
         self,
@@ -130,7 +131,7 @@ class SlackHarness:
             self.url, content=body.encode(), headers=all_headers, timeout=10
         )
         if drain:
-            self.executor.drain()
+            self.drain()
         return response
 
     def _next_trigger(self) -> str:
@@ -164,6 +165,7 @@ class SlackHarness:
         user: str = "USDR1",
         channel: str = "DSDR1",
         message_ts: str = "1700000000.000001",
+        drain: bool = True,
     ) -> httpx.Response:
         payload = {
             "type": "block_actions",
@@ -200,7 +202,20 @@ class SlackHarness:
                 }
             ],
         }
-        return self._interactive(payload)
+        return self._interactive(payload, drain=drain)
+
+    def send_click(
+        self, action_id: str, value: str, call, user: str = "USDR1", drain: bool = True
+    ):
+        """Click a button on a message the bot posted."""
+        return self.click(
+            action_id,
+            value,
+            user=user,
+            channel=call.args["channel"],
+            message_ts=call.response["ts"],
+            drain=drain,
+        )
 
     def submit_view(
         self,
@@ -238,12 +253,16 @@ class SlackHarness:
         }
         return self._interactive(payload)
 
-    def _interactive(self, payload: dict) -> httpx.Response:
+    def _interactive(self, payload: dict, drain: bool = True) -> httpx.Response:
         body = urlencode({"payload": json.dumps(payload)})
-        return self.send(body, "application/x-www-form-urlencoded")
+        return self.send(body, "application/x-www-form-urlencoded", drain=drain)
 
     def event(
-        self, event: dict, event_id: str | None = None, retry_num: int | None = None
+        self,
+        event: dict,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        drain: bool = True,
     ) -> httpx.Response:
         if event_id is None:
             self._event += 1
@@ -271,10 +290,17 @@ class SlackHarness:
                 "X-Slack-Retry-Num": str(retry_num),
                 "X-Slack-Retry-Reason": "http_timeout",
             }
-        return self.send(json.dumps(body), "application/json", headers=headers)
+        return self.send(
+            json.dumps(body), "application/json", headers=headers, drain=drain
+        )
 
     def dm(
-        self, text: str, user: str = "USDR1", event_id: str | None = None, **extra
+        self,
+        text: str,
+        user: str = "USDR1",
+        event_id: str | None = None,
+        drain: bool = True,
+        **extra,
     ) -> httpx.Response:
         event = {
             "type": "message",
@@ -286,7 +312,7 @@ class SlackHarness:
             "channel_type": "im",
             **extra,
         }
-        return self.event(event, event_id=event_id)
+        return self.event(event, event_id=event_id, drain=drain)
 
 
 def buttons(call) -> list[dict]:

@@ -165,7 +165,7 @@ def test_the_command_is_acknowledged_before_any_web_api_call_returns(slack, engi
     response = slack.command("northwind", drain=False)
     opened_before_ack = list(opened)
     release.set()
-    slack.executor.drain()
+    slack.drain()
 
     assert opened_before_ack == []
     assert response.status_code == 200

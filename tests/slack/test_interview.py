@@ -1,13 +1,14 @@
 """The interview in the DM: buttons, typed notes, retries, restarts, changes."""
 
 import json
+import threading
 
 from sqlmodel import select
 
 from bot.db import session_scope
 from bot.models import Answer, Interview
 from tests.factories import add_lead
-from tests.slack.harness import dm_channel, has_button
+from tests.slack.harness import buttons, dm_channel, has_button
 
 DM = dm_channel("USDR1")
 
@@ -244,3 +245,39 @@ def test_a_note_too_long_for_the_change_form_is_kept_whole(slack, flow, engine):
 
     assert "note:pain" not in [block.get("block_id") for block in view["blocks"]]
     assert _answers(engine)["pain"].note == long_note.strip()
+
+
+def test_two_quick_clicks_on_the_last_question_post_one_review(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer_all([3, 2, 2])
+    question = flow.last_post(DM, "answer:2")
+    release, held = threading.Event(), []
+    original = slack.fake.handle
+
+    def hold_reviews(method, args):
+        if method == "chat.postMessage" and "review_submit" in json.dumps(args):
+            held.append(method)
+            release.wait(timeout=30)
+        return original(method, args)
+
+    slack.fake.handle = hold_reviews
+    for level in (2, 3):
+        button = f"answer:{level}"
+        value = next(b["value"] for b in buttons(question) if b["action_id"] == button)
+        slack.send_click(button, value, question, drain=False)
+    # One person's jobs run in order: the second click waits for the first.
+    for _ in range(20):
+        if len(held) > 1:
+            break
+        threading.Event().wait(0.05)
+    release.set()
+    slack.drain()
+
+    reviews = [
+        post for post in slack.fake.posts_to(DM) if has_button(post, "review_submit")
+    ]
+    assert len(reviews) == 1
+    latest = slack.fake.of("chat.update")[-1]
+    assert latest.args["ts"] == reviews[0].response["ts"]
+    assert "*Total 26/33*" in json.dumps(latest.args["blocks"])

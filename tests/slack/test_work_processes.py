@@ -47,7 +47,7 @@ def test_a_killed_worker_process_is_replaced_and_work_goes_on(
 ):
     slack = slack_with_processes
     add_lead(engine)
-    pool = slack.runner.executor
+    pool = slack.runner.lanes[0]
     os.kill(pool.submit(os.getpid).result(timeout=30), signal.SIGKILL)
     with pytest.raises(BrokenProcessPool):
         for _ in range(100):
@@ -55,5 +55,5 @@ def test_a_killed_worker_process_is_replaced_and_work_goes_on(
 
     slack.command("northwind")
 
-    assert slack.runner.executor is not pool
+    assert slack.runner.lanes[0] is not pool
     assert len(slack.fake.posts_to(dm_channel("USDR1"))) == 1
