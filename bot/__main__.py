@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from bot.config import ConfigError, load_config
 from bot.settings import Settings, SettingsError
@@ -33,11 +34,27 @@ def _load(ctx: click.Context):
         raise click.ClickException(str(error)) from None
 
 
+def _upgrade(settings: Settings) -> None:
+    from bot.db import DatabaseUnavailable, upgrade_database
+
+    try:
+        upgrade_database(settings.database_url)
+    except DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Qualify: lead qualification interviews in Slack."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise click.ClickException(f"invalid environment: {problems}") from None
     setup_logging(settings.log_level)
     ctx.obj = settings
 
@@ -46,9 +63,7 @@ def main(ctx: click.Context) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
-    from bot.db import upgrade_database
-
-    upgrade_database(ctx.obj.database_url)
+    _upgrade(ctx.obj)
 
 
 def _prepare_live(ctx: click.Context, *required: str):
@@ -60,9 +75,7 @@ def _prepare_live(ctx: click.Context, *required: str):
     except (SettingsError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
 
-    from bot.db import upgrade_database
-
-    upgrade_database(settings.database_url)
+    _upgrade(settings)
     return settings, config
 
 
@@ -127,12 +140,12 @@ def demo(ctx: click.Context, auto: bool, lead: str) -> None:
 @click.pass_context
 def import_(ctx: click.Context, kind: str, file: Path) -> None:
     """Import leads or engagement events from a CSV file."""
-    from bot.db import make_engine, upgrade_database
+    from bot.db import make_engine
     from bot.domain import importer
 
     settings: Settings = ctx.obj
     config = _load(ctx)
-    upgrade_database(settings.database_url)
+    _upgrade(settings)
     engine = make_engine(settings.database_url)
     try:
         if kind == "leads":

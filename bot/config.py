@@ -36,7 +36,8 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real types, so "18" for a number is a mistake to report.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Channels(_Strict):
@@ -124,7 +125,8 @@ class Rule(_Strict):
 class Matrix(_Strict):
     name: str = Field(min_length=1, max_length=60)
     threshold: int = Field(ge=0)
-    criteria: dict[str, Criterion] = Field(min_length=1)
+    # More would not fit a review in Slack's 50 blocks per message.
+    criteria: dict[str, Criterion] = Field(min_length=1, max_length=20)
     rules: dict[str, Rule] = {}
 
     @model_validator(mode="after")
@@ -168,6 +170,15 @@ class Icp(_Strict):
     employees_min: int = Field(default=0, ge=0)
     employees_max: int = Field(default=0, ge=0)
     countries: list[str] = []
+
+    @model_validator(mode="after")
+    def _check_size(self) -> "Icp":
+        if self.employees_max and self.employees_min > self.employees_max:
+            raise ValueError(
+                f"employees_min: {self.employees_min} is above employees_max "
+                f"({self.employees_max}), so no company could match"
+            )
+        return self
 
 
 class Signal(_Strict):
@@ -283,6 +294,10 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
 
 
 def _key_path(loc: tuple) -> str:

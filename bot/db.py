@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -101,9 +102,20 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; the message says which one."""
+
+
 def upgrade_database(database_url: str) -> None:
     """Apply every Alembic migration not yet applied."""
-    command.upgrade(alembic_config(database_url), "head")
+    try:
+        command.upgrade(alembic_config(database_url), "head")
+    except OperationalError as error:
+        url = make_url(database_url).render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {url} ({reason}); check DATABASE_URL"
+        ) from None
     logger.info(
         "database upgraded backend=%s", make_url(database_url).get_backend_name()
     )

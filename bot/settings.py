@@ -1,8 +1,9 @@
 """Process settings read from the environment (and `.env`)."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values copied from .env.example that were never replaced with real ones.
@@ -32,7 +33,21 @@ class Settings(BaseSettings):
     # Processes doing the work after each ack (0: threads in the web process).
     work_processes: int = Field(default=2, ge=0)
     work_threads: int = Field(default=8, ge=1)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        # Heroku and others hand out postgres:// URLs; SQLAlchemy needs a driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value.removeprefix(prefix)
+        return value
 
     def require(self, *names: str) -> None:
         """Fail with one clear message if any named setting is unusable."""

@@ -115,3 +115,34 @@ def test_demo_runs_the_interview_to_a_decision_without_slack_or_keys(tmp_path):
     assert out.rstrip().endswith(
         "Decision: Sales Qualified Lead, 29/33, handed to alex (AE)."
     )
+
+
+def test_a_bad_environment_value_is_named_without_a_traceback(run, monkeypatch):
+    monkeypatch.setenv("PORT", "abc")
+
+    result = run("migrate")
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: invalid environment: PORT: Input should be")
+
+
+def test_an_unreachable_database_is_named_without_its_password(run, monkeypatch):
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql+psycopg://qualify:s3cret@127.0.0.1:1/qualify"
+    )
+
+    result = run("migrate")
+
+    assert result.exit_code == 1
+    assert "Error: cannot reach the database at postgresql+psycopg://qualify:***@" in (
+        result.output
+    )
+    assert "s3cret" not in result.output
+
+
+def test_a_heroku_style_postgres_url_gets_a_driver():
+    from bot.settings import Settings
+
+    settings = Settings(database_url="postgres://u:p@db:5432/q", _env_file=None)
+
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/q"

@@ -105,8 +105,7 @@ def test_weight_of_the_wrong_type_names_the_key(tmp_path):
         == f"{tmp_path / 'qualify.toml'}: invalid configuration:"
     )
     assert message.splitlines()[1] == (
-        "  matrix.criteria.pain.weight: Input should be a valid integer, "
-        "unable to parse string as an integer"
+        "  matrix.criteria.pain.weight: Input should be a valid integer"
     )
 
 
@@ -234,3 +233,32 @@ def test_slack_setup_passes_when_channels_and_team_are_set():
     result = config.require_slack_setup()
 
     assert result is None
+
+
+def test_a_number_written_as_text_is_refused(tmp_path):
+    message = config_error(tmp_path, '[matrix]\nthreshold = "18"\n')
+
+    assert (
+        message.splitlines()[1] == "  matrix.threshold: Input should be a valid integer"
+    )
+
+
+def test_a_size_range_no_company_can_match_is_refused(tmp_path):
+    message = config_error(
+        tmp_path, "[icp]\nemployees_min = 5000\nemployees_max = 50\n"
+    )
+
+    assert message.splitlines()[1] == (
+        "  icp.employees_min: 5000 is above employees_max (50), so no company could "
+        "match"
+    )
+
+
+def test_a_config_file_that_is_not_utf8_names_the_file(tmp_path):
+    path = tmp_path / "qualify.toml"
+    path.write_bytes(b"\xff\xfe[channels]")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert str(caught.value) == f"{path}: not UTF-8 text; save it as UTF-8"
