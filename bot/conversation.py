@@ -558,12 +558,9 @@ def create_and_begin(
 ) -> None:
     """The New lead modal was submitted: store the lead (or reuse it) and begin."""
     with session_scope(services.engine) as session:
-        existing = leads.find_leads(leads.normalise_domain(domain), session=session)
-        lead = (
-            existing[0]
-            if existing
-            else leads.create_lead(company, domain, session=session)
-        )
+        lead = leads.find_company_lead(
+            company, domain, session=session
+        ) or leads.create_lead(company, domain, session=session)
         lead_id = lead.id
     dm_channel_id = services.poster.open_dm(user_id)
 

@@ -11,6 +11,10 @@ NOT_ALLOWED = (
     "Ask whoever runs Qualify to add your user ID ({user_id}) to `team.sdrs`."
 )
 PICK_LEAD = "I found {count} leads matching “{query}”. Which one did you talk to?"
+PICK_LEAD_MORE = (
+    "More than {count} leads match “{query}”; here are the first {count}. If yours "
+    "is not among them, run the command again with the email or the domain."
+)
 NO_MATCH_MODAL_TITLE = "New lead"
 NO_MATCH_INTRO = (
     "No stored lead matches “{query}”. Tell me the company and I'll create the "

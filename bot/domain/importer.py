@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
-from bot.config import Config, normalise_event_name
+from bot.config import USER_ID, Config, normalise_event_name
 from bot.db import session_scope, utcnow
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.models import Event, Lead
@@ -55,6 +55,9 @@ LEAD_COLUMNS = (
     "employees",
     "country",
 )
+# Optional: the Slack user ID of the lead's owner; an AE owner gets its SQLs.
+OWNER_COLUMN = "owner_user_id"
+BAD_OWNER = "owner_user_id {!r} is not a Slack user ID like U0123ABCD"
 LEAD_TEXT_FIELDS = ("name", "title", "company", "industry", "country")
 EVENT_COLUMNS = ("email", "event", "occurred_at")
 # The width of leads.email and the largest value PostgreSQL's INTEGER holds:
@@ -142,6 +145,7 @@ class _LeadRow:
     texts: dict[str, str]
     employees: int | None
     attributes: dict[str, str]
+    owner_user_id: str | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -345,8 +349,17 @@ def _parse_lead(record: _Record) -> _LeadRow:
         is_domain_derived=is_domain_derived,
         texts={name: values[name] for name in LEAD_TEXT_FIELDS},
         employees=_parse_employees(values["employees"]),
-        attributes=record.extras,
+        attributes={k: v for k, v in record.extras.items() if k != OWNER_COLUMN},
+        owner_user_id=_parse_owner(record.extras.get(OWNER_COLUMN, "")),
     )
+
+
+def _parse_owner(value: str) -> str | None:
+    if not value:
+        return None
+    if not USER_ID.match(value):
+        raise _RowRejected(BAD_OWNER.format(value))
+    return value
 
 
 def _parse_email(value: str) -> str | None:
@@ -492,6 +505,8 @@ def _update_lead(lead: Lead, row: _LeadRow, now: datetime) -> None:
         lead.domain = row.domain
     if row.employees is not None:
         lead.employees = row.employees
+    if row.owner_user_id:
+        lead.owner_user_id = row.owner_user_id
     # A new dict, because the JSON column does not see changes made in place.
     lead.attributes = {**(lead.attributes or {}), **row.attributes}
     lead.updated_at = now

@@ -11,7 +11,8 @@ from bot.models import Lead
 DOMAIN = re.compile(
     r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 )
-MAX_MATCHES = 10
+# One more than the picker shows, so that it can tell there are more.
+MAX_MATCHES = 11
 
 
 class LeadInputError(ValueError):
@@ -62,6 +63,15 @@ def find_leads(query: str, *, session: Session) -> list[Lead]:
         .order_by(Lead.company, Lead.id)
     )
     return list(session.scalars(partial.limit(MAX_MATCHES)))
+
+
+def find_company_lead(company: str, domain: str, *, session: Session) -> Lead | None:
+    """A stored lead of this company at this domain, if any."""
+    statement = select(Lead).where(
+        Lead.domain == normalise_domain(domain),
+        func.lower(Lead.company) == company.strip().casefold(),
+    )
+    return session.scalars(statement.order_by(Lead.id).limit(1)).first()
 
 
 def create_lead(company: str, domain: str, *, session: Session) -> Lead:

@@ -69,15 +69,19 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
 
 
 def lead_title(lead: Lead) -> str:
-    """The lead as a reader recognises it, escaped for mrkdwn."""
-    return escape(lead.display_name)
+    """The lead as a reader recognises it, escaped for mrkdwn.
+
+    Also used in a message's top-level `text`, which Slack parses for
+    mentions just like a block's mrkdwn.
+    """
+    return escape(clip(lead.display_name, 150))
 
 
 def lead_facts(lead: Lead) -> str:
     facts = [lead.title, lead.email, lead.domain, lead.industry, lead.country]
     if lead.employees is not None:
         facts.append(f"{lead.employees:,} employees")
-    return " · ".join(escape(fact) for fact in facts if fact)
+    return " · ".join(escape(clip(fact, 120)) for fact in facts if fact)
 
 
 def help_message(config: Config, command: str) -> Message:
@@ -95,7 +99,14 @@ def help_message(config: Config, command: str) -> Message:
 
 
 def pick_lead_message(leads: list[Lead], query: str) -> Message:
-    text = messages.PICK_LEAD.format(count=len(leads), query=escape(query))
+    if len(leads) > MAX_PICKS:
+        text = messages.PICK_LEAD_MORE.format(
+            count=MAX_PICKS, query=escape(clip(query, 200))
+        )
+    else:
+        text = messages.PICK_LEAD.format(
+            count=len(leads), query=escape(clip(query, 200))
+        )
     blocks = [section(text)]
     for lead in leads[:MAX_PICKS]:
         blocks.append(
@@ -266,7 +277,7 @@ def review_message(
     )
     scorecard = assessment.scorecard
     return Message(
-        text=f"Review {state.lead.display_name}: {_total(scorecard)}",
+        text=f"Review {lead_title(state.lead)}: {_total(scorecard)}",
         blocks=blocks,
     )
 
@@ -341,7 +352,7 @@ def sql_post(state: InterviewState, result: DecisionResult, now: datetime) -> Me
         context(f"Matrix {scorecard.matrix_version} · decided {date(now)}"),
     ]
     return Message(
-        text=f"SQL: {state.lead.display_name} ({_total(scorecard)})",
+        text=f"SQL: {lead_title(state.lead)} ({_total(scorecard)})",
         blocks=blocks,
     )
 
@@ -361,7 +372,7 @@ def handoff_dm(
         section(lead_facts(state.lead) or "No firmographics stored."),
     ]
     blocks += _breakdown_blocks(result.assessment, now)
-    return Message(text=f"New SQL for you: {state.lead.display_name}", blocks=blocks)
+    return Message(text=f"New SQL for you: {lead_title(state.lead)}", blocks=blocks)
 
 
 def handoff_post(
@@ -374,7 +385,7 @@ def handoff_post(
     )
     if sql_link:
         text += f" · {link(sql_link, 'details')}"
-    return Message(text=f"Handoff: {state.lead.display_name}", blocks=[section(text)])
+    return Message(text=f"Handoff: {lead_title(state.lead)}", blocks=[section(text)])
 
 
 def nurture_post(
@@ -395,6 +406,6 @@ def nurture_post(
     ]
     labels = ", ".join(score.label for score in weakest) or "total below the bar"
     return Message(
-        text=f"Nurture: {state.lead.display_name} ({labels})",
+        text=f"Nurture: {lead_title(state.lead)} ({labels})",
         blocks=blocks,
     )

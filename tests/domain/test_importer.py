@@ -513,3 +513,20 @@ def test_a_nul_byte_rejects_its_row_and_keeps_the_others(engine, tmp_path):
         (2, "the row contains a NUL byte (\\x00); remove it and import the row again")
     ]
     assert sorted(stored_leads(engine)) == ["b@y.example"]
+
+
+def test_an_owner_user_id_column_sets_the_lead_owner(engine, tmp_path):
+    path = write_file(
+        tmp_path,
+        f"{HEADER},owner_user_id\n"
+        "a@x.example,Ann,,X,x.example,,,,U0AE2\n"
+        "b@y.example,Bob,,Y,y.example,,,,alex\n",
+    )
+
+    result = import_leads(path, engine=engine)
+
+    lead = stored_leads(engine)["a@x.example"]
+    assert (lead.owner_user_id, lead.attributes) == ("U0AE2", {})
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (3, "owner_user_id 'alex' is not a Slack user ID like U0123ABCD")
+    ]

@@ -246,3 +246,40 @@ def test_an_expired_trigger_for_the_new_lead_modal_says_to_run_again(slack):
         "No stored lead matches “Contoso”, and Slack closed the window for the New "
         "lead form before it could open. Run the command again to get the form."
     )
+
+
+def test_more_than_ten_matches_show_ten_and_say_how_to_narrow_down(slack, engine):
+    for n in range(12):
+        add_lead(engine, email=f"p{n}@acme{n}.example", company=f"Acme {n}")
+
+    slack.command("acme")
+
+    (picker,) = slack.fake.of("response_url")
+    picks = [b for b in picker.args["blocks"] if "accessory" in b]
+    assert len(picks) == 10
+    assert picker.args["text"].startswith("More than 10 leads match “acme”")
+
+
+def test_the_new_lead_modal_for_another_company_at_a_known_domain_creates_it(
+    slack, engine
+):
+    add_lead(engine)
+
+    slack.submit_view(
+        "new_lead",
+        {
+            "company": {
+                "value": {"type": "plain_text_input", "value": "Northwind Labs"}
+            },
+            "domain": {
+                "value": {"type": "plain_text_input", "value": "northwind.example"}
+            },
+        },
+    )
+
+    with session_scope(slack.engine) as session:
+        companies = sorted(lead.company for lead in session.exec(select(Lead)).all())
+        interview = session.exec(select(Interview)).one()
+        lead = session.get(Lead, interview.lead_id)
+    assert companies == ["Northwind", "Northwind Labs"]
+    assert lead.company == "Northwind Labs"

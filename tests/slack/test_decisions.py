@@ -190,3 +190,21 @@ def test_the_decision_keeps_the_breakdown_and_matrix_version(
         "points": 9,
         "note": "Costs them two FTEs.",
     }
+
+
+def test_names_from_a_file_cannot_ping_through_a_messages_notification_text(
+    slack, flow, engine
+):
+    add_lead(engine, name="<!channel> Eve", company="<!here> Corp")
+    slack.command("northwind.example")
+    flow.answer_all([3, 3, 3, 3])
+
+    flow.submit()
+
+    texts = [call.args["text"] for call in slack.fake.of("chat.postMessage")]
+    assert texts and all("<!channel>" not in t and "<!here>" not in t for t in texts)
+    assert (
+        slack.fake.posts_to("CSQL")[0]
+        .args["text"]
+        .startswith("SQL: &lt;!channel&gt; Eve (&lt;!here&gt; Corp)")
+    )
