@@ -7,6 +7,8 @@ CONTEXTS = {
     "help.mrkdwn.j2": {
         "command": "/qualify",
         "questions": ["Pain", "Budget", "Authority", "Timeline"],
+        "fit_label": "Fit (ICP)",
+        "rules": ["no budget identified", "timeline is 12+ months away"],
         "threshold": 20,
         "max_total": 33,
     },
@@ -27,8 +29,8 @@ def test_template_renders_every_value_it_is_given(name):
     assert "{{" not in text and "{%" not in text
     assert text == text.strip()
     for value in context.values():
-        shown = ", ".join(value) if isinstance(value, list) else str(value)
-        assert shown in text
+        shown = value if isinstance(value, list) else [str(value)]
+        assert all(item in text for item in shown)
 
 
 @pytest.mark.parametrize(
@@ -52,13 +54,16 @@ def test_help_text_explains_the_command_and_the_bar():
         "`/qualify <lead>`: the lead's email, domain or company name, e.g. "
         "`/qualify dana@acme.com`, `/qualify acme.com` or `/qualify Acme`.\n"
         "\n"
-        "I'll ask you 4 short questions in our DM (Pain, Budget, Authority, "
-        "Timeline), one at a time. Click the level that fits, or type what you "
-        "heard and I'll keep it as the note for that question. You'll see the "
-        "full score before anything is posted.\n"
+        "I'll ask you a few short questions in our DM, one at a time: Pain, "
+        "Budget, Authority, Timeline, and Fit (ICP) when the company's data is "
+        "incomplete. Click the level that fits, or type what you heard and I'll "
+        "keep it as the note for that question. You'll see the full score before "
+        "anything is posted.\n"
         "\n"
-        "A total of *20/33* or more makes a Sales Qualified Lead: it goes to an "
-        "AE with your notes. Anything else goes to nurture with the reason.\n"
+        "A total of *20/33* or more makes a Sales Qualified Lead, unless a rule "
+        "sends it to nurture (no budget identified; timeline is 12+ months away): "
+        "it goes to an AE with your notes. Anything else goes to nurture with the "
+        "reason.\n"
         "\n"
         "`/qualify cancel` stops the interview you have open. `/qualify help` "
         "shows this again."

@@ -86,12 +86,15 @@ def lead_facts(lead: Lead) -> str:
 
 def help_message(config: Config, command: str) -> Message:
     matrix = config.matrix
+    fit_key = matrix.criterion_for("icp")
     text = render(
         "help.mrkdwn.j2",
         command=command,
         questions=[
             c.label for c in matrix.criteria.values() if c.source == "interview"
         ],
+        fit_label=matrix.criteria[fit_key].label if fit_key else "",
+        rules=[rule.reason.lower() for rule in matrix.rules.values()],
         threshold=matrix.threshold,
         max_total=matrix.max_total,
     )
