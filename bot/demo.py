@@ -20,29 +20,15 @@ from bot import conversation
 from bot.config import DEFAULTS_PATH, Config, merge, parse_config
 from bot.conversation import Services
 from bot.db import make_engine, session_scope, upgrade_database, utcnow
-from bot.domain import importer, interviews
-from bot.models import Decision, Handoff
+from bot.domain import importer, interviews, leads
+from bot.models import Decision, Handoff, Lead
 from bot.slack.blocks import Message
 from bot.slack.plaintext import blocks_to_text, boxed
 from bot.slack.poster import Posted
 
 DATA = Path(__file__).with_name("demo_data")
 SDR = "U0DEMOSAM"
-# What a rep would type after the call, then the level they would click.
-SCRIPT = {
-    "pain": (
-        "Month-end close takes 6 days; two people reconcile by hand and "
-        "they missed a filing deadline last quarter.",
-        3,
-    ),
-    "fit": ("Mid-market software company, our core segment.", 3),
-    "budget": (
-        "They set money aside for this in Q1; the amount waits for the CFO's sign-off.",
-        2,
-    ),
-    "authority": ("Dana is our champion and reports to the CFO, who signs.", 2),
-    "timeline": ("Wants it live before the February audit.", 3),
-}
+LEVEL_KEYS = ("0", "1", "2", "3")
 
 
 def _ansi_bold(text: str) -> str:
@@ -129,6 +115,7 @@ def run_demo(lead_query: str, interactive: bool) -> None:
         upgrade_database(database_url)
         engine = make_engine(database_url)
         seed(Path(workdir), engine, config)
+        _require_one_sample_lead(engine, lead_query)
         poster = TerminalPoster(people, channels)
         services = Services(engine=engine, config=config, poster=poster)
         click.echo(f"{people[SDR]} types: /qualify {lead_query}\n")
@@ -143,6 +130,23 @@ def run_demo(lead_query: str, interactive: bool) -> None:
         _drive(services, poster, interactive)
         click.echo(_final_line(engine, people))
         engine.dispose()
+
+
+def _require_one_sample_lead(engine, lead_query: str) -> None:
+    with session_scope(engine) as session:
+        matches = leads.find_leads(lead_query, session=session)
+        emails = sorted(lead.email for lead in session.scalars(select(Lead)))
+    if len(matches) != 1:
+        raise click.ClickException(
+            f"{len(matches) or 'no'} sample leads match {lead_query!r}; the demo "
+            f"needs exactly one. Try one of: {', '.join(emails)}."
+        )
+
+
+def _script_for(lead_email: str | None) -> dict[str, dict]:
+    with (DATA / "answers.toml").open("rb") as file:
+        scripts = tomllib.load(file)
+    return {**scripts["default"], **scripts.get(lead_email or "", {})}
 
 
 def _drive(services: Services, poster: TerminalPoster, interactive: bool) -> None:
@@ -165,12 +169,15 @@ def _answer(services, state, interactive: bool, poster: TerminalPoster) -> None:
     dm = state.interview.dm_channel_id
     if interactive:
         typed = click.prompt("Click a level (0-3) or type a note", prompt_suffix=" > ")
+        if typed.strip().isdigit() and typed.strip() not in LEVEL_KEYS:
+            click.echo("Levels go from 0 to 3.")
+            return
     else:
-        note, level = SCRIPT.get(criterion, ("", 2))
-        typed = str(level) if answer.note or not note else note
+        line = _script_for(state.lead.email)[criterion]
+        typed = str(line["level"]) if answer.note else line["note"]
         verb = "clicks" if typed.isdigit() else "types"
         click.echo(f"{poster.people[SDR]} {verb}: {typed}\n")
-    if typed.strip() in ("0", "1", "2", "3"):
+    if typed.strip() in LEVEL_KEYS:
         conversation.answer(
             services,
             user_id=SDR,

@@ -146,3 +146,33 @@ def test_a_heroku_style_postgres_url_gets_a_driver():
     settings = Settings(database_url="postgres://u:p@db:5432/q", _env_file=None)
 
     assert settings.database_url == "postgresql+psycopg://u:p@db:5432/q"
+
+
+def _demo(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "demo", *args],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_demo_of_a_weak_lead_ends_in_nurture_with_the_reason(tmp_path):
+    completed = _demo(tmp_path, "--lead", "marc@initech.example")
+
+    assert completed.returncode == 0, completed.stderr
+    assert "#sales-nurture" in completed.stdout
+    assert completed.stdout.rstrip().endswith(
+        "Decision: nurture, 7/33: No budget identified."
+    )
+
+
+def test_demo_of_a_lead_not_in_the_sample_data_names_the_ones_that_are(tmp_path):
+    completed = _demo(tmp_path, "--lead", "nobody@nowhere.example")
+
+    assert completed.returncode == 1
+    assert "no sample leads match 'nobody@nowhere.example'" in completed.stderr
+    assert "dana@northwind.example" in completed.stderr

@@ -43,6 +43,9 @@ SPANS_LINES = (
     'a value runs over {lines} lines, which usually means a quote (") opened on '
     "this line is never closed; the lines it swallowed were not imported either"
 )
+OTHER_SEPARATOR = (
+    " The header looks split by another character: save as comma-separated CSV."
+)
 REFUSED = "the database refused a value in this row: {}"
 NUL_BYTE = "the row contains a NUL byte (\\x00); remove it and import the row again"
 LEAD_COLUMNS = (
@@ -271,9 +274,12 @@ def _read_header(
         )
     missing = [column for column in columns if column not in header]
     if missing:
+        hint = ""
+        if len(fields) == 1 and any(mark in fields[0] for mark in ";\t|"):
+            hint = OTHER_SEPARATOR
         raise ImportFileError(
             f"{path.name} is missing the column(s) {', '.join(missing)}; its "
-            f"header must name {','.join(columns)} (more columns are kept too)."
+            f"header must name {','.join(columns)} (more columns are kept too).{hint}"
         )
     return [(name, name in columns) for name in header]
 

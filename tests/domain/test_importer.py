@@ -530,3 +530,14 @@ def test_an_owner_user_id_column_sets_the_lead_owner(engine, tmp_path):
     assert [(e.line, e.reason) for e in result.errors] == [
         (3, "owner_user_id 'alex' is not a Slack user ID like U0123ABCD")
     ]
+
+
+def test_a_semicolon_separated_file_is_told_to_use_commas(engine, tmp_path):
+    path = write_file(tmp_path, HEADER.replace(",", ";") + "\na@x.example;Ann;;;;;;\n")
+
+    with pytest.raises(ImportFileError) as caught:
+        import_leads(path, engine=engine)
+
+    assert str(caught.value).endswith(
+        "The header looks split by another character: save as comma-separated CSV."
+    )
