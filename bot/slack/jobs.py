@@ -1,9 +1,9 @@
 """Running a listener's work after the ack, in processes of their own.
 
 A listener acks in the request's thread and hands the request body to a
-JobRunner. The work (database writes, Web API calls) then runs in a pool of
-worker processes at a lower CPU priority, so that under load it never takes
-the interpreter lock or a core away from the next request's ack. A runner on
+JobRunner. The work (database writes, Web API calls) then runs in worker
+processes at a lower CPU priority, so that under load it never takes the
+interpreter lock or a core away from the next request's ack. A runner on
 threads does the same in-process, for tests and for `WORK_PROCESSES=0`.
 """
 
@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 # Follow-up work yields the CPU to acks; a few milliseconds later is fine.
 WORK_NICENESS = 10
-
-Job = Callable[[Services, dict, Respond | None], None]
 
 # Set in each worker process by _start_worker_process.
 _process_services: Services | None = None
