@@ -304,9 +304,13 @@ def open_change_modal(
     if state.interview.status not in interviews.OPEN_STATUSES:
         reply(_refusal(interviews.InterviewClosed(state.interview.status)))
         return
-    services.poster.open_modal(
-        trigger_id, blocks.change_answers_modal(state, services.config)
-    )
+    try:
+        services.poster.open_modal(
+            trigger_id, blocks.change_answers_modal(state, services.config)
+        )
+    except PostError as error:
+        logger.warning("change modal not opened error=%s", error.code)
+        reply(Message(messages.CHANGE_MODAL_FAILED))
 
 
 def change(

@@ -52,6 +52,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(database_url: str) -> Engine:
     """Create the engine; on SQLite, make concurrent writers queue, not fail."""
     url = make_url(database_url)
@@ -72,6 +76,9 @@ def make_engine(database_url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; PostgreSQL's folds every
+        # letter. Python's makes "Ärzte" match "ärzte" on both.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -24,6 +24,10 @@ MODAL_FAILED = (
     "No stored lead matches “{query}”, and Slack closed the window for the New "
     "lead form before it could open. Run the command again to get the form."
 )
+CHANGE_MODAL_FAILED = (
+    "Slack closed the window for the form before it could open. Click *Change "
+    "an answer* again."
+)
 STARTED = "I've started qualifying *{lead}* in our DM: {link}"
 STARTED_NO_LINK = "I've started qualifying *{lead}* in our DM with you."
 LEAD_TAKEN = (
@@ -63,6 +67,10 @@ DM_FAILED = (
 UNEXPECTED = (
     "Something went wrong on my side, and your answers so far are saved. Please try "
     "again; if it keeps happening, give this reference to whoever runs Qualify: {ref}."
+)
+LOST = (
+    "I lost track of your last step when a worker process stopped. Please click "
+    "or type it again; everything before it is saved. Reference: {ref}."
 )
 MODAL_COMPANY_LABEL = "Company"
 MODAL_DOMAIN_LABEL = "Website domain"

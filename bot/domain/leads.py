@@ -46,7 +46,8 @@ def find_leads(query: str, *, session: Session) -> list[Lead]:
         if matches:
             return matches
 
-    name = query.casefold()
+    # lower(), not casefold(): it must equal what SQL's lower() gives.
+    name = query.lower()
     exact = select(Lead).where(func.lower(Lead.company) == name).order_by(Lead.id)
     matches = list(session.scalars(exact.limit(MAX_MATCHES)))
     if matches:
@@ -69,7 +70,7 @@ def find_company_lead(company: str, domain: str, *, session: Session) -> Lead | 
     """A stored lead of this company at this domain, if any."""
     statement = select(Lead).where(
         Lead.domain == normalise_domain(domain),
-        func.lower(Lead.company) == company.strip().casefold(),
+        func.lower(Lead.company) == company.strip().lower(),
     )
     return session.scalars(statement.order_by(Lead.id).limit(1)).first()
 

@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -24,7 +25,7 @@ from bot.config import Config
 from bot.conversation import Services, new_reference
 from bot.settings import Settings
 from bot.slack.blocks import Message
-from bot.slack.poster import PostError
+from bot.slack.poster import PostError, SlackPoster, make_web_client
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,6 @@ def run_job(services: Services, name: str, body: dict) -> None:
         _tell(services, body, respond, Message(messages.UNEXPECTED.format(ref=ref)))
 
 
-def _log_lost_job(name: str, future: Future) -> None:
-    """run_job handles its own failures; an exception here means the job died."""
-    error = future.exception()
-    if error is not None:
-        logger.error("job lost job=%s error=%r", name, error)
-
-
 def _run_in_worker_process(name: str, body: dict) -> None:
     run_job(_process_services, name, body)
 
@@ -85,9 +79,9 @@ def _tell(
 class JobRunner:
     """Runs jobs in lanes: one person's jobs share a lane and run in order.
 
-    Each lane runs one job at a time, so a note typed just before a click, or
-    two quick clicks, are applied in the order Slack delivered them, while
-    different people's jobs run side by side in other lanes.
+    Each lane runs one job at a time, so two quick clicks are applied in the
+    order this process received them, while different people's jobs run side
+    by side in other lanes.
     """
 
     def __init__(
@@ -95,22 +89,41 @@ class JobRunner:
         lanes: list[Executor],
         services: Services | None = None,
         new_lane: Callable[[], Executor] | None = None,
+        notify: Callable[[dict, Message], None] | None = None,
     ) -> None:
         self.lanes = lanes
         self._services = services
         self._new_lane = new_lane
+        self._notify = notify
+        self._repair = threading.Lock()
 
     def submit(self, name: str, body: dict) -> None:
         index = zlib.crc32(actor_of(body).encode()) % len(self.lanes)
+        lane = self.lanes[index]
         try:
-            future = self._submit(self.lanes[index], name, body)
+            future = self._submit(lane, name, body)
         except BrokenProcessPool:
-            # Its worker process died (killed, out of memory): the pool
-            # refuses all work from then on, so start a new one.
-            logger.warning("worker process lost, starting a new one job=%s", name)
-            self.lanes[index] = self._new_lane()
-            future = self._submit(self.lanes[index], name, body)
-        future.add_done_callback(partial(_log_lost_job, name))
+            future = self._submit(self._replace(index, lane, name), name, body)
+        future.add_done_callback(partial(self._check_lost, name, body))
+
+    def _replace(self, index: int, broken: Executor, name: str) -> Executor:
+        """A new lane for one whose worker process died (killed, out of memory)."""
+        with self._repair:
+            if self.lanes[index] is broken:
+                logger.warning("worker process lost, starting a new one job=%s", name)
+                self.lanes[index] = self._new_lane()
+                broken.shutdown(wait=False)
+            return self.lanes[index]
+
+    def _check_lost(self, name: str, body: dict, future: Future) -> None:
+        """run_job handles its own failures; an exception here means it died."""
+        error = future.exception()
+        if error is None:
+            return
+        ref = new_reference()
+        logger.error("job lost ref=%s job=%s error=%r", ref, name, error)
+        if self._notify is not None:
+            self._notify(body, Message(messages.LOST.format(ref=ref)))
 
     def _submit(self, lane: Executor, name: str, body: dict) -> Future:
         if self._services is not None:
@@ -157,7 +170,28 @@ def process_runner(
         lane.submit(os.getpid)
         return lane
 
-    return JobRunner([new_lane() for _ in range(processes)], new_lane=new_lane)
+    notifier = create_notifier(settings)
+    return JobRunner(
+        [new_lane() for _ in range(processes)], new_lane=new_lane, notify=notifier
+    )
+
+
+def create_notifier(settings: Settings) -> Callable:
+    """Tells a person, from the web process, that their request was lost."""
+    client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    poster = SlackPoster(client)
+
+    def notify(body: dict, message: Message) -> None:
+        try:
+            respond = respond_for(body)
+            if respond is not None:
+                respond(text=message.text, response_type="ephemeral")
+            elif actor_of(body):
+                poster.post(poster.open_dm(actor_of(body)), message)
+        except (PostError, OSError) as error:
+            logger.warning("could not tell the user about a lost job error=%r", error)
+
+    return notify
 
 
 def _start_worker_process(settings: Settings, config: Config) -> None:

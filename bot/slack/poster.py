@@ -6,10 +6,7 @@ from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.slack.blocks import Message
 
@@ -44,15 +41,19 @@ class Poster(Protocol):
 
 
 def make_web_client(token: str | None, base_url: str) -> WebClient:
-    """A WebClient that waits out 429s (Retry-After) and retries dropped connections."""
-    client = WebClient(token=token, base_url=base_url, timeout=10)
-    client.retry_handlers.extend(
-        [
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-        ]
+    """A WebClient that waits out 429s (Retry-After) before retrying.
+
+    A 429 means Slack did nothing, so the retry is safe. A dropped connection
+    is not retried: Slack may have posted the message already, and a retry
+    would post it twice.
+    """
+    # Passing the list replaces slack_sdk's default connection-error retry.
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
     )
-    return client
 
 
 class SlackPoster:
@@ -101,3 +102,8 @@ class SlackPoster:
             code = error.response.get("error", "unknown_error")
             logger.warning("slack call failed method=%s error=%s", method, code)
             raise PostError(method, code) from None
+        except OSError as error:
+            # Connection refused, reset or timed out: whether Slack acted is
+            # unknown, so it is reported, not retried.
+            logger.warning("slack call failed method=%s error=%r", method, error)
+            raise PostError(method, "connection_error") from None

@@ -137,3 +137,20 @@ def test_create_lead_refuses_bad_input_naming_the_field(
     assert (caught.value.field, str(caught.value)) == (field, message)
     with session_scope(engine) as session:
         assert find_leads("Contoso", session=session) == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Straße AG", "Straße AG"),
+        ("Straße AG", "straße ag"),
+        ("Ärzte Zentrum", "ÄRZTE ZENTRUM"),
+    ],
+)
+def test_company_names_with_non_ascii_letters_match_in_any_case(engine, stored, typed):
+    add_lead(engine, email=None, company=stored, domain="example.de")
+
+    with session_scope(engine) as session:
+        found = [lead.company for lead in find_leads(typed, session=session)]
+
+    assert found == [stored]

@@ -41,6 +41,7 @@ class FakeSlack:
     problems: list[str] = field(default_factory=list)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
     members: set[str] = field(default_factory=set)
+    drops: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
@@ -51,6 +52,18 @@ class FakeSlack:
             for call in self.of("chat.postMessage")
             if str(call.args["channel"])[0] == "D"
         )
+
+    def drop_reply_once(self, method: str, channel: str) -> None:
+        """Apply the next such call, then close the connection without answering."""
+        self.drops.add((method, channel))
+
+    def take_drop(self, method: str, args: dict) -> bool:
+        key = (method, str(args.get("channel", "")))
+        with self.lock:
+            if key in self.drops:
+                self.drops.discard(key)
+                return True
+        return False
 
     def fail(self, method: str, error: str, channel: str = "*") -> None:
         """Make `method` answer ok=false with `error` (for one channel or all)."""
@@ -181,7 +194,11 @@ def _make_handler(fake: FakeSlack):
                 if path.startswith("response")
                 else path.removeprefix("api/")
             )
-            self._send(fake.handle(method, args))
+            answer = fake.handle(method, args)
+            if fake.take_drop(method, args):
+                self.close_connection = True
+                return
+            self._send(answer)
 
         def log_message(self, *args):
             pass

@@ -3,7 +3,7 @@
 import json
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from urllib.parse import urlencode
 
 import httpx
@@ -40,8 +40,7 @@ class Tracking:
                 pending = [f for f in self._futures if not f.done()]
             if not pending:
                 return
-            for future in pending:
-                future.result(timeout=timeout)
+            wait(pending, timeout=timeout)
 
 
 class TrackingExecutor(Tracking, ThreadPoolExecutor):

@@ -208,3 +208,20 @@ def test_names_from_a_file_cannot_ping_through_a_messages_notification_text(
         .args["text"]
         .startswith("SQL: &lt;!channel&gt; Eve (&lt;!here&gt; Corp)")
     )
+
+
+def test_a_dropped_connection_after_posting_neither_reposts_nor_skips_the_ae(
+    slack, flow, engine
+):
+    add_lead(engine)
+    slack.fake.drop_reply_once("chat.postMessage", "CSQL")
+    slack.command("northwind")
+    flow.answer_all([3, 3, 3, 3])
+
+    flow.submit()
+
+    assert len(slack.fake.posts_to("CSQL")) == 1
+    assert len(slack.fake.posts_to(dm_channel("UAE1"))) == 1
+    assert len(slack.fake.posts_to("CHANDOFF")) == 1
+    confirmation = slack.fake.posts_to(DM)[-1].args["text"]
+    assert "I couldn't post to <#CSQL> (connection_error)" in confirmation

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -57,3 +58,34 @@ def test_a_killed_worker_process_is_replaced_and_work_goes_on(
 
     assert slack.runner.lanes[0] is not pool
     assert len(slack.fake.posts_to(dm_channel("USDR1"))) == 1
+
+
+def test_a_job_lost_with_its_worker_process_is_reported_to_the_user(
+    slack_with_processes, engine
+):
+    slack = slack_with_processes
+    add_lead(engine)
+    pid = slack.runner.lanes[0].submit(os.getpid).result(timeout=30)
+    release, held = threading.Event(), threading.Event()
+    original = slack.fake.handle
+
+    def hold_dm(method, args):
+        if method == "conversations.open":
+            held.set()
+            release.wait(timeout=30)
+        return original(method, args)
+
+    slack.fake.handle = hold_dm
+
+    slack.command("northwind", drain=False)
+    assert held.wait(timeout=30)
+    os.kill(pid, signal.SIGKILL)
+    release.set()
+    slack.drain()
+    for _ in range(100):
+        if slack.fake.of("response_url"):
+            break
+        threading.Event().wait(0.05)
+
+    (reply,) = slack.fake.of("response_url")
+    assert reply.args["text"].startswith("I lost track of your last step")
