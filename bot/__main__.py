@@ -116,7 +116,13 @@ def socket(ctx: click.Context) -> None:
     from bot.app import create_app, create_runner
 
     app = create_app(settings, config, runner=create_runner(settings, config))
-    SocketModeHandler(app, settings.slack_app_token).start()
+    try:
+        SocketModeHandler(app, settings.slack_app_token).start()
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot connect to Slack for Socket Mode ({error}); check the network "
+            "and SLACK_APP_TOKEN"
+        ) from None
 
 
 @main.command()
@@ -160,8 +166,9 @@ def import_(ctx: click.Context, kind: str, file: Path) -> None:
 
 
 def _print_import(result) -> None:
+    updated = f"{result.updated} updated, " if result.kind == "leads" else ""
     click.echo(
-        f"{result.kind}: {result.imported} imported, {result.updated} updated, "
+        f"{result.kind}: {result.imported} imported, {updated}"
         f"{result.duplicates} already present, {len(result.errors)} rejected"
     )
     for error in result.errors:

@@ -46,6 +46,8 @@ SPANS_LINES = (
 OTHER_SEPARATOR = (
     " The header looks split by another character: save as comma-separated CSV."
 )
+MAX_EVENT_NAME = 200
+LONG_EVENT = "event name is over {} characters; is the event column the right one?"
 REFUSED = "the database refused a value in this row: {}"
 NUL_BYTE = "the row contains a NUL byte (\\x00); remove it and import the row again"
 LEAD_COLUMNS = (
@@ -408,6 +410,8 @@ def _parse_event(record: _Record) -> _EventRow:
     ):
         if not values[column]:
             raise _RowRejected(reason)
+    if len(values["event"]) > MAX_EVENT_NAME:
+        raise _RowRejected(LONG_EVENT.format(MAX_EVENT_NAME))
 
     return _EventRow(
         line=record.line,

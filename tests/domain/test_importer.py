@@ -541,3 +541,20 @@ def test_a_semicolon_separated_file_is_told_to_use_commas(engine, tmp_path):
     assert str(caught.value).endswith(
         "The header looks split by another character: save as comma-separated CSV."
     )
+
+
+def test_an_event_name_too_long_to_be_one_is_rejected(engine, config, tmp_path):
+    store_leads(engine, "a@x.example")
+    path = write_file(
+        tmp_path,
+        "email,event,occurred_at\n"
+        f"a@x.example,{'x' * 201},2026-12-01T10:00:00Z\n"
+        "a@x.example,pricing_page_view,2026-12-01T10:00:00Z\n",
+    )
+
+    result = import_events(path, engine=engine, config=config)
+
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (2, "event name is over 200 characters; is the event column the right one?")
+    ]
+    assert result.imported == 1
