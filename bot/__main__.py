@@ -165,6 +165,64 @@ def import_(ctx: click.Context, kind: str, file: Path) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option(
+    "--offline", is_flag=True, help="Use the offline rules (the only ones so far)."
+)
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Score labelled examples in FILE instead of reading standard input.",
+)
+@click.option("--min-accuracy", default=0.85, show_default=True, type=float)
+def interpret(offline: bool, check_file: Path | None, min_accuracy: float) -> None:
+    """Read {"criterion", "text", "date"} JSON lines; write proposed levels."""
+    import json
+
+    from bot.domain.interpret import (
+        RULES,
+        InputError,
+        OfflineInterpreter,
+        check_examples,
+    )
+
+    interpreter = OfflineInterpreter()
+    if check_file is not None:
+        check = check_examples(interpreter, check_file.read_text().splitlines())
+        for miss in check.misses:
+            click.echo(f"  miss: {miss}")
+        for criterion in sorted(check.total):
+            click.echo(
+                f"{criterion}: {check.right.get(criterion, 0)}/{check.total[criterion]}"
+            )
+        click.echo(f"accuracy: {check.accuracy:.1%} (minimum {min_accuracy:.0%})")
+        if check.accuracy < min_accuracy:
+            sys.exit(1)
+        return
+
+    failed = False
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            criterion, text, day = _interpret_request(line, number, set(RULES))
+        except InputError as error:
+            failed = True
+            click.echo(json.dumps({"line": number, "error": str(error)}))
+            continue
+        proposal = interpreter.interpret(criterion, text, day)
+        click.echo(json.dumps(proposal.as_dict(), ensure_ascii=False))
+    if failed:
+        sys.exit(1)
+
+
+def _interpret_request(line: str, number: int, known: set[str]):
+    from bot.domain.interpret import parse_request
+
+    return parse_request(line, number, known)
+
+
 def _print_import(result) -> None:
     updated = f"{result.updated} updated, " if result.kind == "leads" else ""
     click.echo(

@@ -1,5 +1,6 @@
 """The command line as an operator meets it."""
 
+import json
 import subprocess
 import sys
 
@@ -176,3 +177,49 @@ def test_demo_of_a_lead_not_in_the_sample_data_names_the_ones_that_are(tmp_path)
     assert completed.returncode == 1
     assert "no sample leads match 'nobody@nowhere.example'" in completed.stderr
     assert "dana@northwind.example" in completed.stderr
+
+
+def test_interpret_writes_one_json_line_per_input_and_names_bad_lines(tmp_path):
+    lines = (
+        '{"criterion": "budget", "text": "money set aside for Q3", '
+        '"date": "2026-12-03"}\n'
+        "not json\n"
+        '{"criterion": "mood", "text": "great"}\n'
+    )
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot", "interpret", "--offline"],
+        cwd=tmp_path,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    out = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert completed.returncode == 1
+    assert out[0] == {
+        "criterion": "budget",
+        "level": 2,
+        "evidence": "money set aside for q3",
+        "confidence": 0.75,
+        "follow_up": "",
+        "interpreter": "offline",
+    }
+    assert out[1] == {"line": 2, "error": "line 2: not JSON (Expecting value)"}
+    assert out[2]["error"].startswith("line 3: criterion 'mood' is not interpreted")
+
+
+def test_interpret_check_reports_accuracy_and_fails_below_the_minimum(tmp_path):
+    path = tmp_path / "examples.jsonl"
+    path.write_text(
+        '{"text": "no budget", "date": "2026-12-03", "expected": {"budget": 0}}\n'
+        '{"text": "no budget", "date": "2026-12-03", "expected": {"budget": 3}}\n'
+    )
+
+    result = CliRunner().invoke(main, ["interpret", "--check", str(path)])
+
+    assert result.exit_code == 1
+    assert "budget: 1/2" in result.output
+    assert "accuracy: 50.0% (minimum 85%)" in result.output
+    assert "miss: line 2 budget: expected 3, got 0 from 'no budget'" in result.output
