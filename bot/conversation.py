@@ -17,6 +17,7 @@ from bot import messages
 from bot.config import Config
 from bot.db import insert_ignoring_conflicts, session_scope, utcnow
 from bot.domain import decisions, interviews, leads
+from bot.domain.interpret import Interpreter, OfflineInterpreter
 from bot.domain.interviews import InterviewState
 from bot.models import Lead, SlackEvent
 from bot.slack import blocks
@@ -38,6 +39,7 @@ class Services:
     poster: Poster
     clock: Callable[[], datetime] = field(default=utcnow)
     command: str = "/qualify"
+    interpreter: Interpreter = field(default_factory=OfflineInterpreter)
 
 
 def new_reference() -> str:
@@ -248,7 +250,7 @@ def note(
     channel_id: str,
     event_id: str | None,
 ) -> None:
-    """Typed text in the DM: keep it as the note of the open question."""
+    """Typed text in the DM: the note of the open question, and proposals."""
     now = services.clock()
     with session_scope(services.engine) as session:
         if event_id and not insert_ignoring_conflicts(
@@ -257,11 +259,15 @@ def note(
             logger.info("duplicate event ignored event_id=%s", event_id)
             return
         interview_id = interviews.open_interview_of(user_id, session=session)
-        if interview_id is None:
-            state, criterion = None, None
-        else:
+        state, criterion, proposals = None, None, []
+        if interview_id is not None:
             state, criterion = interviews.record_note(
                 interview_id, text, user_id=user_id, session=session, now=now
+            )
+        if criterion is not None:
+            proposals = _propose(services, state, text, now)
+            proposals = interviews.record_proposals(
+                interview_id, proposals, user_id=user_id, session=session
             )
 
     if state is None:
@@ -273,6 +279,50 @@ def note(
     if criterion is None:
         services.poster.post(channel_id, Message(messages.REVIEW_PENDING_DM))
         return
+    _redraw_question(services, state, criterion)
+    services.poster.post(
+        channel_id, _note_reply(services, criterion, proposals, text, now)
+    )
+
+
+def _propose(services: Services, state: InterviewState, text: str, now: datetime):
+    """What the interpreter reads in the text for every question still open.
+
+    Words already taken as the open question's answer are not read again for
+    another ("money set aside for Q3" is a budget, not a timeline).
+    """
+    today = now.date()
+    current = state.interview.current_criterion
+    first = services.interpreter.interpret(current, text, today)
+    taken = first.evidence if first.is_confident else None
+    others = [
+        services.interpreter.interpret(key, text, today)
+        for key in state.interview.questions
+        if key != current and state.answers[key].level is None
+    ]
+    return [first] + [p for p in others if p.evidence != taken]
+
+
+def _note_reply(services, criterion: str, proposals: list, text: str, now) -> Message:
+    """What the bot understood, or the one question that would settle it."""
+    criteria = services.config.matrix.criteria
+    label = escape(criteria[criterion].label)
+    if not any(p.criterion == criterion for p in proposals):
+        unsure = services.interpreter.interpret(criterion, text, now.date())
+        if unsure.follow_up:
+            return Message(
+                messages.FOLLOW_UP.format(criterion=label, question=unsure.follow_up)
+            )
+        return Message(messages.NOTE_SAVED.format(criterion=label))
+    lines = [
+        blocks.proposal_line(criteria[p.criterion], p.level, p.evidence)
+        for p in proposals
+    ]
+    text = messages.UNDERSTOOD.format(lines="\n".join(lines))
+    return Message(text)
+
+
+def _redraw_question(services: Services, state: InterviewState, criterion: str) -> None:
     answer_row = state.answers[criterion]
     if answer_row.question_ts:
         fit = interviews.fit_from_data(state.lead, services.config)
@@ -282,10 +332,6 @@ def note(
             answer_row.question_ts,
             blocks.question_message(state, criterion, services.config, fit),
         )
-    label = escape(services.config.matrix.criteria[criterion].label)
-    services.poster.post(
-        channel_id, Message(messages.NOTE_SAVED.format(criterion=label))
-    )
 
 
 def open_change_modal(

@@ -51,6 +51,11 @@ REVIEW_PENDING_DM = (
     "All questions are answered. Use *Change an answer* on the review to edit a note "
     "or a level, or *Submit* to post the decision."
 )
+UNDERSTOOD = (
+    "Here's what I understood:\n{lines}\nAccept it on the question, or pick "
+    "another level."
+)
+FOLLOW_UP = "Saved as the note for *{criterion}*. {question}"
 NOTE_SAVED = "Saved as the note for *{criterion}*. Click a level when you're ready."
 SUBMITTED_SQL = (
     "*{lead}* is a Sales Qualified Lead ({total}/{max_total}), handed to {ae}. {link}"

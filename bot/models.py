@@ -119,6 +119,14 @@ class Answer(SQLModel, table=True):
     source: str = ""
     question_ts: str | None = None
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What an interpreter proposed from typed text, kept beside what the SDR
+    # confirmed, so that a manager can see how often the proposal was taken.
+    proposed_level: int | None = None
+    proposal_evidence: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    proposal_confidence: float | None = None
+    interpreter: str | None = None
 
 
 class Decision(SQLModel, table=True):

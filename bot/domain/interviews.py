@@ -219,7 +219,7 @@ def record_level(
         raise InterviewError(f"criterion {criterion!r} level {level!r} is not asked")
 
     answer.level = level
-    answer.source = "button"
+    answer.source = "accepted" if level == answer.proposed_level else "button"
     answer.answered_at = now
     state.interview.updated_at = now
     advanced = criterion == state.interview.current_criterion
@@ -258,6 +258,25 @@ def record_note(
     session.flush()
     logger.info("note recorded interview_id=%s criterion=%s", interview_id, criterion)
     return state, criterion
+
+
+def record_proposals(
+    interview_id: int, proposals: list, *, user_id: str, session: Session
+) -> list:
+    """Keep confident proposals for questions not answered yet; those kept."""
+    state = _lock_open(interview_id, user_id, session=session)
+    kept = []
+    for proposal in proposals:
+        answer = state.answers.get(proposal.criterion)
+        if answer is None or answer.level is not None or not proposal.is_confident:
+            continue
+        answer.proposed_level = proposal.level
+        answer.proposal_evidence = proposal.evidence
+        answer.proposal_confidence = proposal.confidence
+        answer.interpreter = proposal.interpreter
+        kept.append(proposal)
+    session.flush()
+    return kept
 
 
 def change_answers(

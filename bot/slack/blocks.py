@@ -180,25 +180,40 @@ def question_message(
         blocks.append(context(f"Stored data: {escape(known)}"))
     if answer.note:
         blocks.append(section(f"*Your note*\n{quote(answer.note)}"))
+    proposed = answer.proposed_level
+    if proposed is not None:
+        blocks.append(
+            section(proposal_line(criterion, proposed, answer.proposal_evidence))
+        )
     value = {"i": state.id, "c": criterion_key}
+
+    def level_button(level: int, action: str, text: str, style=None) -> dict:
+        payload = json.dumps({**value, "l": level}, separators=(",", ":"))
+        return button(text, f"{ANSWER}:{action}", payload, style)
+
+    elements = [
+        level_button(level, str(level), f"{level} · {label}")
+        for level, label in enumerate(criterion.levels)
+        if level != proposed
+    ]
+    if proposed is not None:
+        accept = f"Accept {proposed} · {criterion.levels[proposed]}"
+        elements.insert(0, level_button(proposed, "accept", accept, "primary"))
     blocks.append(
-        {
-            "type": "actions",
-            "block_id": f"levels:{criterion_key}",
-            "elements": [
-                button(
-                    f"{level} · {label}",
-                    f"{ANSWER}:{level}",
-                    json.dumps({**value, "l": level}, separators=(",", ":")),
-                )
-                for level, label in enumerate(criterion.levels)
-            ],
-        }
+        {"type": "actions", "block_id": f"levels:{criterion_key}", "elements": elements}
     )
     blocks.append(
         context("Or type what you heard; I'll keep it as the note for this question.")
     )
     return Message(text=f"{criterion.label}: {criterion.question}", blocks=blocks)
+
+
+def proposal_line(criterion, level: int, evidence: str) -> str:
+    """*Budget* → *2 · Planned, not yet allocated* — “money set aside for q3”."""
+    line = (
+        f"*{escape(criterion.label)}* → *{level} · {escape(criterion.levels[level])}*"
+    )
+    return f"{line} — “{escape(clip(evidence, 300))}”" if evidence else line
 
 
 def answered_message(

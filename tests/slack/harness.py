@@ -355,8 +355,38 @@ class Flow:
         )
 
     def answer(self, level: int, user: str = "USDR1"):
-        question = self.last_post(dm_channel(user), f"answer:{level}")
-        return self.press(question, f"answer:{level}", user=user)
+        """Click `level` on the open question (its Accept button if proposed)."""
+        question = self.current_question(user)
+        for button in buttons(question):
+            if button["action_id"].startswith("answer:") and (
+                json.loads(button["value"])["l"] == level
+            ):
+                return self.press(question, button["action_id"], user=user)
+        raise AssertionError(f"no button for level {level}")
+
+    def current_question(self, user: str = "USDR1"):
+        """The latest state of the newest question message in the DM."""
+        question = self.last_post(dm_channel(user), "answer:0") or self.last_post(
+            dm_channel(user), "answer:accept"
+        )
+        questions = [
+            post
+            for post in self.slack.fake.posts_to(dm_channel(user))
+            if any(b["action_id"].startswith("answer:") for b in buttons(post))
+        ]
+        question = questions[-1]
+        updates = [
+            call
+            for call in self.slack.fake.of("chat.update")
+            if call.args["ts"] == question.response["ts"]
+        ]
+        if updates and any(
+            b["action_id"].startswith("answer:") for b in buttons(updates[-1])
+        ):
+            latest = updates[-1]
+            latest.response = question.response
+            return latest
+        return question
 
     def answer_all(self, levels, user: str = "USDR1") -> None:
         for level in levels:

@@ -38,16 +38,78 @@ def test_typed_text_is_kept_as_the_note_of_the_current_question(slack, flow, eng
     add_lead(engine)
     slack.command("northwind")
 
-    slack.dm("Month-end close takes 6 days.")
-    slack.dm("Two people reconcile by hand.")
+    slack.dm("They talked about month-end.")
+    slack.dm("Mostly about how reports get made.")
 
     note = _answers(engine)["pain"].note
-    assert note == "Month-end close takes 6 days.\nTwo people reconcile by hand."
+    assert note == "They talked about month-end.\nMostly about how reports get made."
     redrawn = slack.fake.of("chat.update")[-1]
-    assert "Two people reconcile by hand." in json.dumps(redrawn.args["blocks"])
+    assert "Mostly about how reports get made." in json.dumps(redrawn.args["blocks"])
     assert has_button(redrawn, "answer:3")
     assert slack.fake.posts_to(DM)[-1].args["text"] == (
-        "Saved as the note for *Pain*. Click a level when you're ready."
+        "Saved as the note for *Pain*. What does the problem cost them today: "
+        "time, money or errors?"
+    )
+
+
+def test_a_typed_answer_is_proposed_with_its_evidence_and_can_be_accepted(
+    slack, flow, engine
+):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer(3)
+
+    slack.dm("they have money set aside for Q3")
+    question = flow.current_question()
+    flow.press(question, "answer:accept")
+
+    assert slack.fake.posts_to(DM)[-2].args["text"] == (
+        "Here's what I understood:\n*Budget* → *2 · Planned, not yet allocated* — "
+        "“they have money set aside for q3”\nAccept it on the question, or pick "
+        "another level."
+    )
+    labels = [b["text"]["text"] for b in buttons(question)]
+    assert labels[0] == "Accept 2 · Planned, not yet allocated"
+    budget = _answers(engine)["budget"]
+    assert (budget.level, budget.proposed_level, budget.source) == (2, 2, "accepted")
+    assert (budget.interpreter, budget.proposal_evidence) == (
+        "offline",
+        "they have money set aside for q3",
+    )
+
+
+def test_picking_another_level_than_proposed_is_recorded_as_a_correction(
+    slack, flow, engine
+):
+    add_lead(engine)
+    slack.command("northwind")
+    flow.answer(3)
+    slack.dm("they have money set aside for Q3")
+
+    flow.answer(3)
+
+    budget = _answers(engine)["budget"]
+    assert (budget.level, budget.proposed_level, budget.source) == (3, 2, "button")
+
+
+def test_one_message_can_answer_several_questions_ahead(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+
+    slack.dm(
+        "losing $20k a month on it; the CFO signs off; budget approved; "
+        "live by February"
+    )
+
+    answers = _answers(engine)
+    proposed = {
+        k: a.proposed_level for k, a in answers.items() if a.proposed_level is not None
+    }
+    assert proposed == {"pain": 3, "budget": 3, "authority": 3, "timeline": 3}
+    flow.answer(3)
+    next_question = flow.current_question()
+    assert buttons(next_question)[0]["text"]["text"] == (
+        "Accept 3 · Explicit budget allocated"
     )
 
 

@@ -68,7 +68,7 @@ def register(app: App, runner: JobRunner) -> None:
 
         return ack_then_run
 
-    app.action(re.compile(rf"^{blocks.ANSWER}:\d$"))(handing_to("answer"))
+    app.action(re.compile(rf"^{blocks.ANSWER}:(\d|accept)$"))(handing_to("answer"))
     app.action(re.compile(rf"^{blocks.PICK_LEAD}:\d+$"))(handing_to("pick_lead"))
     review_ids = rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"
     app.action(re.compile(review_ids))(handing_to("review"))
