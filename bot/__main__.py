@@ -167,7 +167,7 @@ def import_(ctx: click.Context, kind: str, file: Path) -> None:
 
 @main.command()
 @click.option(
-    "--offline", is_flag=True, help="Use the offline rules (the only ones so far)."
+    "--offline", is_flag=True, help="Use the offline rules even with OPENAI_API_KEY."
 )
 @click.option(
     "--check",
@@ -176,10 +176,14 @@ def import_(ctx: click.Context, kind: str, file: Path) -> None:
     help="Score labelled examples in FILE instead of reading standard input.",
 )
 @click.option("--min-accuracy", default=0.85, show_default=True, type=float)
-def interpret(offline: bool, check_file: Path | None, min_accuracy: float) -> None:
+@click.pass_context
+def interpret(
+    ctx: click.Context, offline: bool, check_file: Path | None, min_accuracy: float
+) -> None:
     """Read {"criterion", "text", "date"} JSON lines; write proposed levels."""
     import json
 
+    from bot.app import create_interpreter
     from bot.domain.interpret import (
         RULES,
         InputError,
@@ -187,7 +191,10 @@ def interpret(offline: bool, check_file: Path | None, min_accuracy: float) -> No
         check_examples,
     )
 
-    interpreter = OfflineInterpreter()
+    if offline:
+        interpreter = OfflineInterpreter()
+    else:
+        interpreter = create_interpreter(ctx.obj, _load(ctx))
     if check_file is not None:
         check = check_examples(interpreter, check_file.read_text().splitlines())
         for miss in check.misses:

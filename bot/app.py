@@ -10,6 +10,7 @@ from bot import conversation, messages
 from bot.config import Config
 from bot.conversation import Services
 from bot.db import make_engine
+from bot.domain.interpret import Interpreter, OfflineInterpreter
 from bot.settings import Settings
 from bot.slack.jobs import JobRunner, process_runner, thread_runner
 from bot.slack.listeners import register
@@ -30,6 +31,24 @@ def create_services(
         config=config,
         poster=SlackPoster(client),
         command=COMMAND,
+        interpreter=create_interpreter(settings, config),
+    )
+
+
+def create_interpreter(settings: Settings, config: Config) -> Interpreter:
+    """The LLM interpreter when OPENAI_API_KEY is set, else the offline rules."""
+    offline = OfflineInterpreter()
+    if not settings.openai_api_key:
+        return offline
+    from bot.llm import create_llm_interpreter
+
+    return create_llm_interpreter(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        timeout_s=settings.llm_timeout_s,
+        config=config,
+        fallback=offline,
     )
 
 

@@ -8,6 +8,7 @@ to Slack, so a failed or repeated Slack call never loses or doubles an answer.
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -259,15 +260,10 @@ def note(
             logger.info("duplicate event ignored event_id=%s", event_id)
             return
         interview_id = interviews.open_interview_of(user_id, session=session)
-        state, criterion, proposals = None, None, []
+        state, criterion = None, None
         if interview_id is not None:
             state, criterion = interviews.record_note(
                 interview_id, text, user_id=user_id, session=session, now=now
-            )
-        if criterion is not None:
-            proposals = _propose(services, state, text, now)
-            proposals = interviews.record_proposals(
-                interview_id, proposals, user_id=user_id, session=session
             )
 
     if state is None:
@@ -279,10 +275,16 @@ def note(
     if criterion is None:
         services.poster.post(channel_id, Message(messages.REVIEW_PENDING_DM))
         return
+
+    # Outside any transaction: a model may take seconds, and the note is safe.
+    first, proposals = _propose(services, state, text, now)
+    with session_scope(services.engine) as session:
+        kept = interviews.record_proposals(
+            interview_id, proposals, user_id=user_id, session=session
+        )
+        state = interviews.load_interview(interview_id, session=session)
     _redraw_question(services, state, criterion)
-    services.poster.post(
-        channel_id, _note_reply(services, criterion, proposals, text, now)
-    )
+    services.poster.post(channel_id, _note_reply(services, criterion, first, kept))
 
 
 def _propose(services: Services, state: InterviewState, text: str, now: datetime):
@@ -293,25 +295,31 @@ def _propose(services: Services, state: InterviewState, text: str, now: datetime
     """
     today = now.date()
     current = state.interview.current_criterion
-    first = services.interpreter.interpret(current, text, today)
-    taken = first.evidence if first.is_confident else None
-    others = [
-        services.interpreter.interpret(key, text, today)
+    keys = [current] + [
+        key
         for key in state.interview.questions
         if key != current and state.answers[key].level is None
     ]
-    return [first] + [p for p in others if p.evidence != taken]
+    # One call per criterion, side by side: a slow model costs one timeout.
+    with ThreadPoolExecutor(len(keys)) as pool:
+        read = list(
+            pool.map(lambda key: services.interpreter.interpret(key, text, today), keys)
+        )
+    first, others = read[0], read[1:]
+    taken = first.evidence if first.is_confident else None
+    return first, [first] + [p for p in others if p.evidence != taken]
 
 
-def _note_reply(services, criterion: str, proposals: list, text: str, now) -> Message:
+def _note_reply(services, criterion: str, first, proposals: list) -> Message:
     """What the bot understood, or the one question that would settle it."""
     criteria = services.config.matrix.criteria
     label = escape(criteria[criterion].label)
     if not any(p.criterion == criterion for p in proposals):
-        unsure = services.interpreter.interpret(criterion, text, now.date())
-        if unsure.follow_up:
+        if first.follow_up:
             return Message(
-                messages.FOLLOW_UP.format(criterion=label, question=unsure.follow_up)
+                messages.FOLLOW_UP.format(
+                    criterion=label, question=escape(first.follow_up)
+                )
             )
         return Message(messages.NOTE_SAVED.format(criterion=label))
     lines = [

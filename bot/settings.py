@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # Processes doing the work after each ack (0: threads in the web process).
     work_processes: int = Field(default=2, ge=0)
     work_threads: int = Field(default=8, ge=1)
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    # Seconds one interpretation may take before the offline rules answer.
+    llm_timeout_s: float = Field(default=8.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("log_level", mode="before")

@@ -125,3 +125,13 @@ def test_only_the_command_line_configures_logging():
     ]
 
     assert callers == ["bot/__main__.py"]
+
+
+def test_only_bot_llm_imports_openai():
+    importers = [
+        relative(path)
+        for path in sorted(BOT.rglob("*.py"))
+        if "openai" in imported_packages(path.read_text(encoding="utf-8"))
+    ]
+
+    assert importers == ["bot/llm.py"]

@@ -4,6 +4,12 @@ from jinja2 import UndefinedError
 from bot.templating import PROMPTS_DIR, render
 
 CONTEXTS = {
+    "interpret_system.md.j2": {
+        "label": "Budget",
+        "question": "What did you learn about budget?",
+        "levels": ["Unknown or none", "Being discussed", "Planned", "Allocated"],
+        "today": "2026-12-03",
+    },
     "help.mrkdwn.j2": {
         "command": "/qualify",
         "questions": ["Pain", "Budget", "Authority", "Timeline"],

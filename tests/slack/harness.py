@@ -59,12 +59,18 @@ class SlackHarness:
             lane.drain()
 
     def __init__(
-        self, fake: FakeSlack, config, engine, work_processes: int = 0
+        self,
+        fake: FakeSlack,
+        config,
+        engine,
+        work_processes: int = 0,
+        **settings: object,
     ) -> None:
         self.fake = fake
         self.config = config
         self.engine = engine
         self.work_processes = work_processes
+        self.extra_settings = settings
         self._trigger = 0
         self._event = 0
         self.start()
@@ -75,6 +81,7 @@ class SlackHarness:
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=f"{self.fake.base_url}api/",
             _env_file=None,
+            **self.extra_settings,
         )
         if self.work_processes:
             database_url = self.engine.url.render_as_string(hide_password=False)
