@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db
+import bot.db  # noqa: F401  (UTCDateTime columns refer to it)
 
 revision: str = "0002"
 down_revision: str | None = "0001"
