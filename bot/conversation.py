@@ -70,14 +70,29 @@ def qualify(
         cancel_open_interview(services, user_id=user_id, reply=reply)
         return
 
+    query, notes = split_call_notes(query)
     with session_scope(services.engine) as session:
         matches = leads.find_leads(query, session=session)
     if len(matches) == 1:
-        begin(services, lead_id=matches[0].id, user_id=user_id, reply=reply)
-    elif matches:
+        begin(
+            services, lead_id=matches[0].id, user_id=user_id, reply=reply, notes=notes
+        )
+        return
+    if notes:
+        # The notes cannot ride along through the picker or the modal.
+        reply(Message(messages.NOTES_NOT_USED))
+    if matches:
         reply(blocks.pick_lead_message(matches, query))
     else:
         _ask_for_new_lead(services, query, trigger_id, channel_id, reply)
+
+
+def split_call_notes(text: str) -> tuple[str, str]:
+    """`acme.com -- notes` or `acme.com` then notes on the next lines."""
+    lead, separator, notes = text.partition("\n")
+    if not separator:
+        lead, separator, notes = text.partition(" -- ")
+    return lead.strip(), notes.strip()
 
 
 def _ask_for_new_lead(
@@ -98,6 +113,7 @@ def begin(
     user_id: str,
     reply: Reply,
     announce: bool = True,
+    notes: str = "",
 ) -> None:
     """Open the interview in the SDR's DM and ask the first question."""
     if not is_allowed(services, user_id):
@@ -130,6 +146,8 @@ def begin(
             interview_id = interviews.open_interview_of(user_id, session=session)
             state = interviews.load_interview(interview_id, session=session)
 
+    if notes:
+        state = prefill_from_notes(services, state, notes)
     posted = ask_next(services, state)
     if not announce:
         return
@@ -285,6 +303,88 @@ def note(
         state = interviews.load_interview(interview_id, session=session)
     _redraw_question(services, state, criterion)
     services.poster.post(channel_id, _note_reply(services, criterion, first, kept))
+
+
+def prefill_from_notes(
+    services: Services, state: InterviewState, notes: str
+) -> InterviewState:
+    """Propose every open question the call notes speak to."""
+    today = services.clock().date()
+    keys = [k for k in state.interview.questions if state.answers[k].level is None]
+    if not keys:
+        return state
+    with ThreadPoolExecutor(len(keys)) as pool:
+        read = list(
+            pool.map(
+                lambda key: services.interpreter.interpret(key, notes, today), keys
+            )
+        )
+    distinct, seen = [], set()
+    for proposal in read:
+        if proposal.is_confident and proposal.evidence not in seen:
+            seen.add(proposal.evidence)
+            distinct.append(proposal)
+    with session_scope(services.engine) as session:
+        kept = interviews.record_proposals(
+            state.id,
+            distinct,
+            user_id=state.interview.sdr_user_id,
+            session=session,
+            note_prefix=messages.FROM_NOTES,
+        )
+        state = interviews.load_interview(state.id, session=session)
+    logger.info("call notes read interview_id=%s proposals=%s", state.id, len(kept))
+    return state
+
+
+def open_notes_modal(
+    services: Services,
+    *,
+    user_id: str,
+    interview_id: int,
+    trigger_id: str,
+    reply: Reply,
+) -> None:
+    with session_scope(services.engine) as session:
+        state = interviews.load_interview(interview_id, session=session)
+    if state.interview.sdr_user_id != user_id:
+        reply(_refusal(interviews.NotYourInterview(state.interview.sdr_user_id)))
+        return
+    try:
+        services.poster.open_modal(trigger_id, blocks.call_notes_modal(interview_id))
+    except PostError as error:
+        logger.warning("notes modal not opened error=%s", error.code)
+        reply(Message(messages.CHANGE_MODAL_FAILED))
+
+
+def paste_notes(
+    services: Services, *, user_id: str, interview_id: int, notes: str
+) -> None:
+    """Call notes from the modal: propose what they answer, redraw, summarise."""
+    with session_scope(services.engine) as session:
+        state = interviews.load_interview(interview_id, session=session)
+    if state.interview.sdr_user_id != user_id or state.interview.status not in (
+        interviews.OPEN_STATUSES
+    ):
+        logger.warning("call notes refused interview_id=%s", interview_id)
+        return
+    before = {k for k, a in state.answers.items() if a.proposed_level is not None}
+    state = prefill_from_notes(services, state, notes)
+    criteria = services.config.matrix.criteria
+    lines = [
+        blocks.proposal_line(criteria[k], a.proposed_level, a.proposal_evidence)
+        for k, a in state.answers.items()
+        if a.proposed_level is not None and a.level is None and k not in before
+    ]
+    current = state.interview.current_criterion
+    if current:
+        _redraw_question(services, state, current)
+    text = (
+        messages.NOTES_READ.format(lines="\n".join(lines))
+        if lines
+        else messages.NOTES_NOTHING
+    )
+    services.poster.post(state.interview.dm_channel_id, Message(text))
 
 
 def _propose(services: Services, state: InterviewState, text: str, now: datetime):

@@ -56,6 +56,20 @@ UNDERSTOOD = (
     "another level."
 )
 FOLLOW_UP = "Saved as the note for *{criterion}*. {question}"
+NOTES_NOT_USED = (
+    "I'll need the lead first, so your call notes were not read. Once the "
+    "interview starts, use *Paste call notes* on its first question."
+)
+NOTES_INTRO = (
+    "Paste what you wrote during the call. I'll propose a level for every open "
+    "question the notes speak to; you confirm each one."
+)
+FROM_NOTES = "From the call notes: "
+NOTES_READ = "From your call notes I understood:\n{lines}"
+NOTES_NOTHING = (
+    "I couldn't read a level for any open question from those notes; they are "
+    "not stored. Answer the questions as they come, or type what you heard."
+)
 NOTE_SAVED = "Saved as the note for *{criterion}*. Click a level when you're ready."
 SUBMITTED_SQL = (
     "*{lead}* is a Sales Qualified Lead ({total}/{max_total}), handed to {ae}. {link}"

@@ -71,6 +71,9 @@ def test_help_text_explains_the_command_and_the_bar():
         "it goes to an AE with your notes. Anything else goes to nurture with the "
         "reason.\n"
         "\n"
+        "Paste your call notes after the lead (`/qualify acme.com -- notes…`) "
+        "and I'll propose every level they answer; you confirm each one.\n"
+        "\n"
         "`/qualify cancel` stops the interview you have open. `/qualify help` "
         "shows this again."
     )

@@ -261,15 +261,27 @@ def record_note(
 
 
 def record_proposals(
-    interview_id: int, proposals: list, *, user_id: str, session: Session
+    interview_id: int,
+    proposals: list,
+    *,
+    user_id: str,
+    session: Session,
+    note_prefix: str = "",
 ) -> list:
-    """Keep confident proposals for questions not answered yet; those kept."""
+    """Keep confident proposals for questions not answered yet; those kept.
+
+    With `note_prefix` (pasted call notes), the evidence also becomes part of
+    the question's note, so the breakdown and the AE see where it came from.
+    """
     state = _lock_open(interview_id, user_id, session=session)
     kept = []
     for proposal in proposals:
         answer = state.answers.get(proposal.criterion)
         if answer is None or answer.level is not None or not proposal.is_confident:
             continue
+        if note_prefix:
+            line = f"{note_prefix}{proposal.evidence}"
+            answer.note = f"{answer.note}\n{line}".strip()
         answer.proposed_level = proposal.level
         answer.proposal_evidence = proposal.evidence
         answer.proposal_confidence = proposal.confidence

@@ -25,6 +25,8 @@ CHANGE = "review_change"
 CANCEL = "review_cancel"
 NEW_LEAD_VIEW = "new_lead"
 CHANGE_VIEW = "change_answers"
+PASTE_NOTES = "paste_notes"
+NOTES_VIEW = "call_notes"
 SECTION_LIMIT = 3000
 MAX_PICKS = 10
 MAX_INPUT = 3000
@@ -199,6 +201,7 @@ def question_message(
     if proposed is not None:
         accept = f"Accept {proposed} · {criterion.levels[proposed]}"
         elements.insert(0, level_button(proposed, "accept", accept, "primary"))
+    elements.append(button("Paste call notes", PASTE_NOTES, str(state.id)))
     blocks.append(
         {"type": "actions", "block_id": f"levels:{criterion_key}", "elements": elements}
     )
@@ -308,6 +311,31 @@ def closed_review_message(
     blocks += _breakdown_blocks(assessment, now)
     blocks.append(section(summary))
     return Message(text=summary, blocks=blocks)
+
+
+def call_notes_modal(interview_id: int) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": NOTES_VIEW,
+        "private_metadata": str(interview_id),
+        "title": {"type": "plain_text", "text": "Paste call notes"},
+        "submit": {"type": "plain_text", "text": "Read them"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            section(messages.NOTES_INTRO),
+            {
+                "type": "input",
+                "block_id": "notes",
+                "label": {"type": "plain_text", "text": "Call notes"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": MAX_INPUT,
+                },
+            },
+        ],
+    }
 
 
 def change_answers_modal(state: InterviewState, config: Config) -> dict:

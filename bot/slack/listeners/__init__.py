@@ -17,6 +17,8 @@ JOBS = {
     "answer": actions.answer,
     "pick_lead": actions.pick_lead,
     "review": actions.review,
+    "paste_notes": actions.paste_notes,
+    "call_notes": views.call_notes,
     "new_lead": views.new_lead,
     "change_answers": views.change_answers,
     "message": events.message,

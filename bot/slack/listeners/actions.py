@@ -60,6 +60,16 @@ def review(services: Services, body: dict, respond: Respond | None) -> None:
     )
 
 
+def paste_notes(services: Services, body: dict, respond: Respond | None) -> None:
+    conversation.open_notes_modal(
+        services,
+        user_id=body["user"]["id"],
+        interview_id=int(body["actions"][0]["value"]),
+        trigger_id=body.get("trigger_id", ""),
+        reply=ephemeral(respond),
+    )
+
+
 def register(app: App, runner: JobRunner) -> None:
     def handing_to(job: str):
         def ack_then_run(ack: Ack, body: dict) -> None:
@@ -70,5 +80,6 @@ def register(app: App, runner: JobRunner) -> None:
 
     app.action(re.compile(rf"^{blocks.ANSWER}:(\d|accept)$"))(handing_to("answer"))
     app.action(re.compile(rf"^{blocks.PICK_LEAD}:\d+$"))(handing_to("pick_lead"))
+    app.action(blocks.PASTE_NOTES)(handing_to("paste_notes"))
     review_ids = rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"
     app.action(re.compile(review_ids))(handing_to("review"))

@@ -51,6 +51,16 @@ def change_answers(services: Services, body: dict, respond: Respond | None) -> N
     )
 
 
+def call_notes(services: Services, body: dict, respond: Respond | None) -> None:
+    view = body["view"]
+    conversation.paste_notes(
+        services,
+        user_id=body["user"]["id"],
+        interview_id=int(view["private_metadata"]),
+        notes=view_value(view, "notes"),
+    )
+
+
 def register(app: App, runner: JobRunner) -> None:
     @app.view(blocks.NEW_LEAD_VIEW)
     def ack_new_lead(ack: Ack, body: dict, view: dict) -> None:
@@ -60,6 +70,11 @@ def register(app: App, runner: JobRunner) -> None:
             return
         ack()
         runner.submit("new_lead", body)
+
+    @app.view(blocks.NOTES_VIEW)
+    def ack_notes(ack: Ack, body: dict) -> None:
+        ack()
+        runner.submit("call_notes", body)
 
     @app.view(blocks.CHANGE_VIEW)
     def ack_change(ack: Ack, body: dict) -> None:
