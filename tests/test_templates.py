@@ -4,6 +4,10 @@ from jinja2 import UndefinedError
 from bot.templating import PROMPTS_DIR, render
 
 CONTEXTS = {
+    "ae_brief.mrkdwn.j2": {
+        "items": [{"label": "Pain", "said": "“two people full-time”"}],
+        "contact": "Dana Lee · VP Operations",
+    },
     "interpret_system.md.j2": {
         "label": "Budget",
         "question": "What did you learn about budget?",
@@ -36,7 +40,9 @@ def test_template_renders_every_value_it_is_given(name):
     assert text == text.strip()
     for value in context.values():
         shown = value if isinstance(value, list) else [str(value)]
-        assert all(item in text for item in shown)
+        for item in shown:
+            parts = item.values() if isinstance(item, dict) else [item]
+            assert all(part in text for part in parts)
 
 
 @pytest.mark.parametrize(

@@ -415,10 +415,31 @@ def handoff_dm(
         intro += f" {link(sql_link, 'See the SQL post')}"
     blocks = [
         section(intro),
+        section(ae_brief(state, result)),
         section(lead_facts(state.lead) or "No firmographics stored."),
     ]
     blocks += _breakdown_blocks(result.assessment, now)
     return Message(text=f"New SQL for you: {lead_title(state.lead)}", blocks=blocks)
+
+
+def ae_brief(state: InterviewState, result: DecisionResult) -> str:
+    """The call in the SDR's words: each asked question's note, else its level."""
+    asked = set(state.interview.questions)
+    items = [
+        {
+            "label": escape(score.label),
+            "said": f"“{escape(clip(score.note, 400))}”"
+            if score.note
+            else escape(score.level_text.lower()),
+        }
+        for score in result.assessment.scorecard.scores
+        if score.criterion in asked
+    ]
+    lead = state.lead
+    contact = " · ".join(
+        escape(part) for part in (lead.name, lead.title, lead.email) if part
+    )
+    return render("ae_brief.mrkdwn.j2", items=items, contact=contact or "not stored")
 
 
 def handoff_post(

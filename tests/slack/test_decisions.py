@@ -225,3 +225,23 @@ def test_a_dropped_connection_after_posting_neither_reposts_nor_skips_the_ae(
     assert len(slack.fake.posts_to("CHANDOFF")) == 1
     confirmation = slack.fake.posts_to(DM)[-1].args["text"]
     assert "I couldn't post to <#CSQL> (connection_error)" in confirmation
+
+
+def test_the_ae_dm_carries_the_call_in_the_sdrs_words(slack, flow, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    slack.dm("they lose two days every month-end")
+    flow.answer_all([3, 2, 3, 3])
+
+    flow.submit()
+
+    (ae_dm,) = slack.fake.posts_to(dm_channel("UAE1"))
+    brief = ae_dm.args["blocks"][1]["text"]["text"]
+    assert brief == (
+        "*What the SDR heard on the call*\n"
+        "• *Pain:* “they lose two days every month-end”\n"
+        "• *Budget:* planned, not yet allocated\n"
+        "• *Authority:* direct access to the decision-maker\n"
+        "• *Timeline:* 0-3 months\n"
+        "*Contact:* Dana Lee · VP Operations · dana@northwind.example"
+    )
