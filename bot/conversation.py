@@ -629,8 +629,9 @@ def _publish_sql(
     dm = None
     try:
         dm_channel_id = services.poster.open_dm(ae_user_id)
+        brief = services.interpreter.write_brief(_recorded_notes(services, state))
         dm = services.poster.post(
-            dm_channel_id, blocks.handoff_dm(state, result, sql_link, now)
+            dm_channel_id, blocks.handoff_dm(state, result, sql_link, now, brief)
         )
     except PostError as error:
         ref = new_reference()
@@ -666,6 +667,15 @@ def _publish_sql(
             channel_ts=handoff_posted and handoff_posted.ts,
         )
     return sql_link
+
+
+def _recorded_notes(services: Services, state: InterviewState) -> dict[str, str]:
+    criteria = services.config.matrix.criteria
+    return {
+        criteria[key].label: answer.note
+        for key, answer in state.answers.items()
+        if answer.note and key in criteria
+    }
 
 
 def _try_post(

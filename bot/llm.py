@@ -113,6 +113,31 @@ class LLMInterpreter:
             raise ValueError("empty reply")
         return _Reply.model_validate(json.loads(message.content))
 
+    def write_brief(self, notes: dict[str, str]) -> str | None:
+        """A short call summary for the AE from criterion -> note, or None."""
+        recorded = "\n".join(f"{label}: {note}" for label, note in notes.items())
+        data = recorded.replace("</notes>", "</ notes>")
+        try:
+            completion = self.client.chat.completions.create(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": render("ae_brief_system.md.j2")},
+                    {"role": "user", "content": f"<notes>\n{data}\n</notes>"},
+                ],
+                temperature=0,
+                max_tokens=300,
+            )
+            text = completion.choices[0].message.content if completion.choices else ""
+        except openai.APIError as error:
+            logger.warning(
+                "llm brief failed, using the template error=%s", type(error).__name__
+            )
+            return None
+        if not text or not text.strip():
+            logger.warning("llm brief failed, using the template error=EmptyReply")
+            return None
+        return text.strip()[:1500]
+
 
 def create_llm_interpreter(
     *,

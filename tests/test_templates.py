@@ -4,6 +4,7 @@ from jinja2 import UndefinedError
 from bot.templating import PROMPTS_DIR, render
 
 CONTEXTS = {
+    "ae_brief_system.md.j2": {},
     "ae_brief.mrkdwn.j2": {
         "items": [{"label": "Pain", "said": "“two people full-time”"}],
         "contact": "Dana Lee · VP Operations",

@@ -78,11 +78,17 @@ class Proposal:
 class Interpreter(Protocol):
     def interpret(self, criterion: str, text: str, today: date) -> Proposal: ...
 
+    def write_brief(self, notes: dict[str, str]) -> str | None: ...
+
 
 class OfflineInterpreter:
     """Rules for pain, budget, authority and timeline; no network, no key."""
 
     name = OFFLINE
+
+    def write_brief(self, notes: dict[str, str]) -> str | None:
+        """No prose without a model: the handoff uses its template instead."""
+        return None
 
     def interpret(self, criterion: str, text: str, today: date) -> Proposal:
         """The level `text` supports for `criterion`, as of `today`."""

@@ -404,7 +404,11 @@ def sql_post(state: InterviewState, result: DecisionResult, now: datetime) -> Me
 
 
 def handoff_dm(
-    state: InterviewState, result: DecisionResult, sql_link: str | None, now: datetime
+    state: InterviewState,
+    result: DecisionResult,
+    sql_link: str | None,
+    now: datetime,
+    brief: str | None = None,
 ) -> Message:
     scorecard = result.assessment.scorecard
     intro = (
@@ -415,7 +419,9 @@ def handoff_dm(
         intro += f" {link(sql_link, 'See the SQL post')}"
     blocks = [
         section(intro),
-        section(ae_brief(state, result)),
+        section(
+            f"*Call summary*\n{escape(brief)}" if brief else ae_brief(state, result)
+        ),
         section(lead_facts(state.lead) or "No firmographics stored."),
     ]
     blocks += _breakdown_blocks(result.assessment, now)

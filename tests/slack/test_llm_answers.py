@@ -77,3 +77,37 @@ def test_a_slow_llm_falls_back_to_the_rules_and_the_answer_is_kept(
     assert "Here's what I understood" in json.dumps(
         slack_with_llm.fake.posts_to("DSDR1")[-1].args
     )
+
+
+def _qualify_to_submit(slack, engine):
+    add_lead(engine)
+    slack.command("northwind")
+    flow = Flow(slack)
+    flow.answer_all([3, 3, 3, 3])
+    flow.submit()
+
+
+def test_the_ae_brief_is_written_by_the_model_and_escaped(
+    slack_with_llm, fake_openai, engine
+):
+    fake_openai.script(
+        Behaviour(content="Pain: month-end takes 6 days. <!channel> Next step: demo.")
+    )
+
+    _qualify_to_submit(slack_with_llm, engine)
+
+    (ae_dm,) = slack_with_llm.fake.posts_to("DAE1")
+    assert ae_dm.args["blocks"][1]["text"]["text"] == (
+        "*Call summary*\n"
+        "Pain: month-end takes 6 days. &lt;!channel&gt; Next step: demo."
+    )
+
+
+def test_a_failing_model_leaves_the_template_brief(slack_with_llm, fake_openai, engine):
+    fake_openai.script(Behaviour(status=500), Behaviour(status=500))
+
+    _qualify_to_submit(slack_with_llm, engine)
+
+    (ae_dm,) = slack_with_llm.fake.posts_to("DAE1")
+    brief = ae_dm.args["blocks"][1]["text"]["text"]
+    assert brief.startswith("*What the SDR heard on the call*")
