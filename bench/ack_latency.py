@@ -77,6 +77,7 @@ class Target:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     busy_s: float = 0.0
+    content_type: str = "application/x-www-form-urlencoded"
 
     @property
     def throughput_rps(self) -> float:
@@ -196,7 +197,7 @@ class Block:
             return next(self._bodies, None)
 
     def _send(self, client: httpx.Client, body: str, record: bool) -> None:
-        headers = signed_headers(body)
+        headers = signed_headers(body, content_type=self.target.content_type)
         started = time.perf_counter()
         try:
             response = client.post(

@@ -36,6 +36,11 @@ def create_bare_app(settings: Settings) -> App:
         query = (body.get("text") or "").strip()
         ack(text=messages.LOOKING_UP.format(query=escape(clip(query, 200))))
 
+    @app.event("message")
+    def message() -> None:
+        # Bolt acks the event itself; the bare app does nothing after.
+        pass
+
     return app
 
 

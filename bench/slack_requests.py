@@ -1,5 +1,6 @@
 """Slack's requests to the app, shaped and signed exactly as Slack sends them."""
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -39,14 +40,43 @@ def slash_command_body(
     return urlencode(form)
 
 
-def signed_headers(body: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    """Headers of a form POST from Slack, signed now."""
+def dm_event_body(*, user_id: str, text: str, event_id: str) -> str:
+    """An Events API `message.im` callback, as Slack posts it."""
+    now = time.time()
+    event = {
+        "type": "message",
+        "channel": "D" + user_id.lstrip("UW"),
+        "user": user_id,
+        "text": text,
+        "ts": f"{now:.6f}",
+        "event_ts": f"{now:.6f}",
+        "channel_type": "im",
+    }
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0QUALIFY",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(now),
+        }
+    )
+
+
+def signed_headers(
+    body: str,
+    secret: str = SIGNING_SECRET,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Headers of a POST from Slack, signed now."""
     timestamp = str(int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(
         timestamp=timestamp, body=body
     )
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
     }

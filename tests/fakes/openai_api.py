@@ -31,9 +31,14 @@ class FakeOpenAI:
     def script(self, *replies) -> None:
         self.replies.extend(replies)
 
+    default: Behaviour | None = None
+
     def next_reply(self) -> Behaviour:
         with self.lock:
-            reply = self.replies.pop(0) if self.replies else Behaviour(status=500)
+            if self.replies:
+                reply = self.replies.pop(0)
+            else:
+                reply = self.default or Behaviour(status=500)
         if isinstance(reply, dict):
             return Behaviour(content=json.dumps(reply))
         return reply
@@ -57,6 +62,13 @@ def _completion(behaviour: Behaviour) -> dict:
 
 def _make_handler(fake: FakeOpenAI):
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - /healthz for a fake run in a process
+            body = b"{}"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self):  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
             with fake.lock:
@@ -94,3 +106,22 @@ def start_fake_openai() -> tuple[FakeOpenAI, ThreadingHTTPServer]:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     return fake, server
+
+
+if __name__ == "__main__":
+    # `python -m tests.fakes.openai_api PORT DELAY_S`: a slow model in its own
+    # process, answering every request with the same proposal after DELAY_S.
+    import sys
+
+    port, delay_s = int(sys.argv[1]), float(sys.argv[2])
+    running = FakeOpenAI(
+        default=Behaviour(
+            content=json.dumps(
+                {"level": 2, "evidence": "", "confidence": 0.9, "follow_up": ""}
+            ),
+            delay_s=delay_s,
+        )
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(running))
+    server.daemon_threads = True
+    server.serve_forever()
