@@ -564,7 +564,10 @@ def _in_so_many(text: str, today: date):
     count = int(match[1]) if match[1].isdigit() else NUMBER_WORDS[match[1]]
     unit = match[2].rstrip("s")
     days = count * {"day": 1, "week": 7, "month": 30.44, "year": 365.25}[unit]
-    return today + timedelta(days=days), match, 0.85
+    try:
+        return today + timedelta(days=days), match, 0.85
+    except OverflowError:
+        return date.max, match, 0.85
 
 
 def _month_or_season(text: str, today: date):
