@@ -100,19 +100,11 @@ def run() -> dict:
         env = server_env(workdir, fake, settings, sdr_count=WARMUP + REQUESTS)
         seed_leads(env, count=WARMUP + REQUESTS)
 
-        targets = {}
-        for name, command in SERVER_COMMANDS.items():
-            port = free_port()
-            server = stack.enter_context(
-                running_server(
-                    f"{name} app",
-                    [*command, "--port", str(port)],
-                    port=port,
-                    env=env,
-                    log_path=workdir / f"{name}.log",
-                )
-            )
-            targets[name] = Target(server, slash_commands(fake))
+        servers = start_apps(stack, workdir, env)
+        targets = {
+            name: Target(server, slash_commands(fake))
+            for name, server in servers.items()
+        }
         drain_ms = measure(targets, fake, deadline)
         result = collect_figures(targets, fake, settings, drain_ms)
         if result["ours_questions_posted"] < REQUESTS or target_errors(targets):
@@ -120,6 +112,23 @@ def run() -> dict:
             for target in targets.values():
                 show_log_problems(target.server)
     return result
+
+
+def start_apps(stack: ExitStack, workdir: Path, env: dict) -> dict[str, Server]:
+    """Ours and the bare app, each on a free port, stopped when `stack` closes."""
+    servers = {}
+    for name, command in SERVER_COMMANDS.items():
+        port = free_port()
+        servers[name] = stack.enter_context(
+            running_server(
+                f"{name} app",
+                [*command, "--port", str(port)],
+                port=port,
+                env=env,
+                log_path=workdir / f"{name}.log",
+            )
+        )
+    return servers
 
 
 def measure(targets: dict[str, Target], fake: RemoteFake, deadline: float) -> float:

@@ -18,13 +18,13 @@ from tqdm import tqdm
 from bench import BenchError
 from bench.ack_latency import (
     CONCURRENCY,
-    SERVER_COMMANDS,
     Target,
     fire,
     percentile,
     sdr_user_id,
     seed_leads,
     server_env,
+    start_apps,
 )
 from bench.servers import free_port, running_fake_slack, running_server
 from bench.slack_requests import dm_event_body
@@ -71,21 +71,10 @@ def run() -> dict:
         seed_leads(env, count=sdrs)
         open_interviews(env, sdrs)
 
-        targets = {}
-        for name, command in SERVER_COMMANDS.items():
-            port = free_port()
-            server = stack.enter_context(
-                running_server(
-                    f"{name} app",
-                    [*command, "--port", str(port)],
-                    port=port,
-                    env=env,
-                    log_path=workdir / f"{name}-dm.log",
-                )
-            )
-            targets[name] = Target(
-                server, dm_events(name, sdrs), content_type="application/json"
-            )
+        targets = {
+            name: Target(server, dm_events(name, sdrs), content_type="application/json")
+            for name, server in start_apps(stack, workdir, env).items()
+        }
         measure(targets, deadline)
     return figures(targets)
 

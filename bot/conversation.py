@@ -313,12 +313,7 @@ def prefill_from_notes(
     keys = [k for k in state.interview.questions if state.answers[k].level is None]
     if not keys:
         return state
-    with ThreadPoolExecutor(len(keys)) as pool:
-        read = list(
-            pool.map(
-                lambda key: services.interpreter.interpret(key, notes, today), keys
-            )
-        )
+    read = _read_all(services, keys, notes, today)
     distinct, seen = [], set()
     for proposal in read:
         if proposal.is_confident and proposal.evidence not in seen:
@@ -400,14 +395,21 @@ def _propose(services: Services, state: InterviewState, text: str, now: datetime
         for key in state.interview.questions
         if key != current and state.answers[key].level is None
     ]
-    # One call per criterion, side by side: a slow model costs one timeout.
-    with ThreadPoolExecutor(len(keys)) as pool:
-        read = list(
-            pool.map(lambda key: services.interpreter.interpret(key, text, today), keys)
-        )
+    read = _read_all(services, keys, text, today)
     first, others = read[0], read[1:]
     taken = first.evidence if first.is_confident else None
     return first, [first] + [p for p in others if p.evidence != taken]
+
+
+def _read_all(services: Services, keys: list[str], text: str, today) -> list:
+    """The interpreter's reading of `text` for each criterion, in order.
+
+    One call per criterion, side by side: a slow model costs one timeout.
+    """
+    with ThreadPoolExecutor(len(keys)) as pool:
+        return list(
+            pool.map(lambda key: services.interpreter.interpret(key, text, today), keys)
+        )
 
 
 def _note_reply(services, criterion: str, first, proposals: list) -> Message:

@@ -53,17 +53,17 @@ def run_job(services: Services, name: str, body: dict) -> None:
     except Exception as error:
         ref = new_reference()
         logger.error("job failed ref=%s job=%s", ref, name, exc_info=error)
-        _tell(services, body, respond, Message(messages.UNEXPECTED.format(ref=ref)))
+        tell_user(services.poster, body, Message(messages.UNEXPECTED.format(ref=ref)))
 
 
 def _run_in_worker_process(name: str, body: dict) -> None:
     run_job(_process_services, name, body)
 
 
-def _tell(
-    services: Services, body: dict, respond: Respond | None, message: Message
-) -> None:
+def tell_user(poster, body: dict, message: Message) -> None:
+    """Show a person a message: through the request's response_url, else in a DM."""
     try:
+        respond = respond_for(body)
         if respond is not None:
             respond(
                 text=message.text, response_type="ephemeral", replace_original=False
@@ -71,9 +71,9 @@ def _tell(
             return
         user_id = actor_of(body)
         if user_id:
-            services.poster.post(services.poster.open_dm(user_id), message)
+            poster.post(poster.open_dm(user_id), message)
     except (PostError, OSError) as error:
-        logger.warning("could not tell the user about a failure error=%s", error)
+        logger.warning("could not tell the user error=%r", error)
 
 
 class JobRunner:
@@ -178,20 +178,10 @@ def process_runner(
 
 def create_notifier(settings: Settings) -> Callable:
     """Tells a person, from the web process, that their request was lost."""
-    client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    poster = SlackPoster(client)
-
-    def notify(body: dict, message: Message) -> None:
-        try:
-            respond = respond_for(body)
-            if respond is not None:
-                respond(text=message.text, response_type="ephemeral")
-            elif actor_of(body):
-                poster.post(poster.open_dm(actor_of(body)), message)
-        except (PostError, OSError) as error:
-            logger.warning("could not tell the user about a lost job error=%r", error)
-
-    return notify
+    poster = SlackPoster(
+        make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    )
+    return partial(tell_user, poster)
 
 
 def _start_worker_process(settings: Settings, config: Config) -> None:

@@ -40,7 +40,6 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
-    members: set[str] = field(default_factory=set)
     drops: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))

@@ -373,9 +373,6 @@ class Flow:
 
     def current_question(self, user: str = "USDR1"):
         """The latest state of the newest question message in the DM."""
-        question = self.last_post(dm_channel(user), "answer:0") or self.last_post(
-            dm_channel(user), "answer:accept"
-        )
         questions = [
             post
             for post in self.slack.fake.posts_to(dm_channel(user))
