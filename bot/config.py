@@ -8,6 +8,8 @@ import hashlib
 import json
 import re
 import tomllib
+from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +47,8 @@ class Channels(_Strict):
     nurture: str = ""
     handoff: str = ""
     digest: str = ""
+    # Where new MQLs wait for an SDR to claim them.
+    queue: str = ""
 
     @field_validator("*")
     @classmethod
@@ -182,9 +186,24 @@ class Icp(_Strict):
 
 
 class Signal(_Strict):
-    label: str = Field(min_length=1, max_length=40)
+    label: str = Field(min_length=1, max_length=60)
     weight: float = Field(ge=0)
     events: list[str] = Field(min_length=1)
+    # Page paths (shell patterns like "/pricing*") whose page views are
+    # stored under this signal's first event name.
+    paths: list[str] = []
+    # One such event means buying now: it alerts the lead's SDR at once.
+    high_intent: bool = False
+
+
+class Sequence(_Strict):
+    """Signals in this order within `within_days` mean buying, not learning."""
+
+    label: str = Field(min_length=1, max_length=80)
+    steps: list[str] = Field(min_length=2, max_length=8)
+    within_days: int = Field(gt=0)
+    boost: float = Field(ge=0)
+    high_intent: bool = False
 
 
 class Engagement(_Strict):
@@ -192,6 +211,7 @@ class Engagement(_Strict):
     window_days: int = Field(gt=0)
     level_thresholds: list[float] = Field(min_length=3, max_length=3)
     signals: dict[str, Signal] = {}
+    sequences: dict[str, Sequence] = {}
 
     @model_validator(mode="after")
     def _check(self) -> "Engagement":
@@ -208,13 +228,48 @@ class Engagement(_Strict):
                         f"to {seen[key]!r}"
                     )
                 seen[key] = kind
+        for name, sequence in self.sequences.items():
+            for index, step in enumerate(sequence.steps):
+                if step not in self.signals:
+                    raise ValueError(
+                        f"sequences.{name}.steps[{index}]: {step!r} is not a "
+                        f"signal (known: {', '.join(self.signals)})"
+                    )
         return self
 
     def signal_for(self, event_name: str) -> str | None:
         """The signal kind an event name maps to, or None."""
         return self._event_index.get(normalise_event_name(event_name))
 
+    def events_of(self, kind: str) -> list[str]:
+        """The normalised event names stored for a signal kind."""
+        return [normalise_event_name(name) for name in self.signals[kind].events]
+
+    def event_for_path(self, path: str) -> str | None:
+        """The event name a page view of `path` is stored under, if any.
+
+        The longest matching pattern wins, so "/pricing*" beats "/*" whatever
+        order the signals are listed in.
+        """
+        patterns = sorted(
+            (
+                (pattern.lower(), kind)
+                for kind in self.signals
+                for pattern in self.signals[kind].paths
+            ),
+            key=lambda item: -len(item[0]),
+        )
+        path = path.lower()
+        for pattern, kind in patterns:
+            if fnmatchcase(path, pattern):
+                return self.events_of(kind)[0]
+        return None
+
     @property
+    def high_intent_kinds(self) -> set[str]:
+        return {kind for kind, signal in self.signals.items() if signal.high_intent}
+
+    @cached_property
     def _event_index(self) -> dict[str, str]:
         return {
             normalise_event_name(name): kind
@@ -223,12 +278,23 @@ class Engagement(_Strict):
         }
 
 
+class Mql(_Strict):
+    """When a lead becomes a marketing-qualified lead for the SDR queue."""
+
+    min_engagement: int = Field(default=2, ge=0, le=MAX_LEVEL)
+    min_fit: int = Field(default=2, ge=0, le=MAX_LEVEL)
+    # A high-intent event this recent makes an MQL whatever the levels:
+    # someone who asked for a demo should not wait for their fit data.
+    hand_raiser_days: int = Field(default=7, ge=0)
+
+
 class Config(_Strict):
     channels: Channels = Channels()
     team: Team = Team()
     matrix: Matrix
     icp: Icp = Icp()
     engagement: Engagement
+    mql: Mql = Mql()
 
     def require_slack_setup(self) -> None:
         """Fail if the channels and people a live bot needs are missing."""

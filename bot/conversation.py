@@ -272,8 +272,11 @@ def note(
     """Typed text in the DM: the note of the open question, and proposals."""
     now = services.clock()
     with session_scope(services.engine) as session:
-        if event_id and not insert_ignoring_conflicts(
-            session, SlackEvent, {"event_id": event_id, "received_at": now}
+        if event_id and (
+            insert_ignoring_conflicts(
+                session, SlackEvent, {"event_id": event_id, "received_at": now}
+            )
+            is None
         ):
             logger.info("duplicate event ignored event_id=%s", event_id)
             return

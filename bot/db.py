@@ -60,7 +60,18 @@ def make_engine(database_url: str) -> Engine:
     """Create the engine; on SQLite, make concurrent writers queue, not fail."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            # No server-side prepared statements: after five runs psycopg
+            # would prepare one, and PostgreSQL's generic plan for it ignores
+            # how skewed events are (one lead with 10,000, most with a few),
+            # which made the engagement sums 2.5x slower. It also keeps the
+            # bot usable behind PgBouncer in transaction mode.
+            connect_args={"prepare_threshold": None},
+        )
 
     engine = create_engine(
         url,
@@ -128,8 +139,11 @@ def upgrade_database(database_url: str) -> None:
     )
 
 
-def insert_ignoring_conflicts(session, model, values: dict) -> bool:
-    """INSERT a row unless it collides with a unique key; True if it was new."""
+def insert_ignoring_conflicts(session, model, values: dict):
+    """INSERT a row unless it collides with a unique key.
+
+    Returns the new row's primary key, or None when the row already existed.
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -138,4 +152,5 @@ def insert_ignoring_conflicts(session, model, values: dict) -> bool:
     key = next(iter(model.__table__.primary_key.columns))
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
     # rowcount is -1 for this statement under psycopg; RETURNING is reliable.
-    return session.execute(statement).first() is not None
+    row = session.execute(statement).first()
+    return None if row is None else row[0]

@@ -42,6 +42,9 @@ class Lead(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     owner_user_id: str | None = None
+    # The SDR who claimed the lead from the queue (the owner above comes from
+    # the CRM and may be an AE).
+    sdr_user_id: str | None = None
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
 
@@ -55,7 +58,11 @@ class Event(SQLModel, table=True):
     """One engagement event of a lead (a page view, an email click, ...)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_lead_occurred", "lead_id", "occurred_at"),)
+    # lead, name, time: the engagement sums scan one lead's window, and the
+    # intent sequences seek the first event of a kind after a time.
+    __table_args__ = (
+        Index("ix_events_lead_name_occurred", "lead_id", "name", "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
@@ -183,3 +190,64 @@ class RoutingCursor(SQLModel, table=True):
 
     pool: str = Field(primary_key=True, max_length=32)
     position: int = 0
+
+
+class LeadIdentity(SQLModel, table=True):
+    """An ID another tool knows a lead by (Segment's userId or anonymousId)."""
+
+    __tablename__ = "lead_identities"
+
+    kind: str = Field(primary_key=True, max_length=32)
+    value: str = Field(primary_key=True, max_length=200)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _when(nullable=False)
+
+
+OPEN_MQL = text("status <> 'closed'")
+
+
+class Mql(SQLModel, table=True):
+    """A lead that crossed the MQL bar, from the queue post to its claim."""
+
+    __tablename__ = "mqls"
+    __table_args__ = (
+        Index(
+            "uq_mqls_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=OPEN_MQL,
+            postgresql_where=OPEN_MQL,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    reached_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # score: both levels reached the bar; hand_raiser: a high-intent event.
+    reason: str = Field(max_length=16)
+    engagement_level: int
+    fit_level: int | None = None
+    signals: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # new -> posting -> posted -> claimed; closed frees the lead for a new MQL.
+    status: str = Field(default="new", max_length=16)
+    channel_id: str | None = None
+    message_ts: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LeadMoment(SQLModel, table=True):
+    """A moment an SLA clock can start from: MQL reached, claimed, high intent."""
+
+    __tablename__ = "lead_moments"
+    __table_args__ = (Index("ix_lead_moments_lead_at", "lead_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    user_id: str | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # For high-intent moments: when the SDR's alert went out (None: pending).
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recorded_at: datetime = _when(nullable=False)

@@ -97,7 +97,7 @@ def test_sql_decision_stores_outcome_total_breakdown_and_reasons(engine, team_co
         ("timeline", 3, 3),
         ("engagement", 1, 1),
     ]
-    assert decision.breakdown[5]["note"] == "Signals: pricing page ×1, latest today"
+    assert decision.breakdown[5]["note"] == "Signals: pricing page ×1 this week"
     assert decision.signals == [
         {"kind": "pricing_page", "label": "pricing page", "count": 1, "score": 3.0}
     ]
