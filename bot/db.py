@@ -57,7 +57,11 @@ def _lower(value):
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create the engine; on SQLite, make concurrent writers queue, not fail."""
+    """Create the engine; on SQLite, make concurrent writers queue, not fail.
+
+    hide_parameters keeps row values (emails, event properties) out of the
+    text of database errors, which reach the logs with their tracebacks.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(
@@ -71,11 +75,13 @@ def make_engine(database_url: str) -> Engine:
             # which made the engagement sums 2.5x slower. It also keeps the
             # bot usable behind PgBouncer in transaction mode.
             connect_args={"prepare_threshold": None},
+            hide_parameters=True,
         )
 
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

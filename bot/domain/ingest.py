@@ -1,0 +1,324 @@
+"""Live engagement in: events and profiles resolved to leads, stored once.
+
+Each item names a person by email, by the sending tool's user ID, or by an
+anonymous ID that an earlier profile linked to an email. Unknown emails
+create leads. Storing is idempotent (a source event ID where there is one,
+else a content hash), and the same transaction records the MQLs and the
+high-intent moments the new events cause.
+"""
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, tuple_, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from bot.config import Config
+from bot.db import UTCDateTime
+from bot.domain import mql as mqls
+from bot.domain.engagement import EngagementAssessment, assess_leads
+from bot.domain.identity import company_domain
+from bot.domain.importer import event_dedupe_key
+from bot.models import Event, Lead, LeadIdentity, LeadMoment
+
+logger = logging.getLogger(__name__)
+
+# Intent older than this is news to nobody: a late backfill alerts no one.
+ALERT_WITHIN = timedelta(hours=24)
+PROFILE_FIELDS = ("name", "title", "company", "domain", "industry", "country")
+UNRESOLVED = (
+    "no email, and its userId/anonymousId is not linked to one yet (send an "
+    "identify call with the person's email first)"
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who an event or profile is about; email is already normalised."""
+
+    email: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+
+    def identities(self) -> list[tuple[str, str]]:
+        found = [("user_id", self.user_id), ("anonymous_id", self.anonymous_id)]
+        return [(kind, value) for kind, value in found if value]
+
+
+@dataclass(frozen=True)
+class TrackedEvent:
+    person: Person
+    name: str
+    occurred_at: datetime
+    source: str
+    source_id: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    person: Person
+    # Keys among PROFILE_FIELDS and "employees"; empty values are skipped.
+    fields: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+Item = TrackedEvent | Profile
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    profiles: int = 0
+    created_leads: int = 0
+    # (position in the request, reason), for items that could not be used.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    lead_ids: set[int] = field(default_factory=set)
+    new_mql_ids: list[int] = field(default_factory=list)
+    alerts: int = 0
+
+
+def source_event_key(source: str, source_id: str) -> str:
+    """The dedupe key of an event its source gave an ID to."""
+    return hashlib.sha256(f"{source}:{source_id}".encode()).hexdigest()
+
+
+def ingest(
+    items: Sequence[tuple[int, Item]],
+    *,
+    session: Session,
+    config: Config,
+    now: datetime,
+) -> IngestResult:
+    """Store (position, item) pairs in the caller's transaction."""
+    result = IngestResult()
+    leads = _resolve(items, session, now, result)
+
+    rows = []
+    for position, item in items:
+        lead_id = leads.get(position)
+        if lead_id is None:
+            result.rejected.append((position, UNRESOLVED))
+        elif isinstance(item, Profile):
+            _apply_profile(session.get(Lead, lead_id), item, now)
+            result.profiles += 1
+            result.lead_ids.add(lead_id)
+        else:
+            rows.append(_event_values(item, lead_id))
+
+    stored = _insert_events(rows, session)
+    result.stored = len(stored)
+    result.duplicates = len(rows) - len(stored)
+    result.lead_ids |= {lead_id for lead_id, _, _ in stored}
+    result.alerts = _record_high_intent(stored, session, config, now)
+    created = mqls.detect_mqls(result.lead_ids, session=session, config=config, now=now)
+    result.new_mql_ids = [mql.id for mql in created]
+    result.rejected.sort()
+    return result
+
+
+def _resolve(
+    items: Sequence[tuple[int, Item]], session: Session, now: datetime, result
+) -> dict[int, int]:
+    """The lead ID of each item that names a known or new person."""
+    emails = {item.person.email for _, item in items if item.person.email}
+    by_email = _leads_by_email(emails, session)
+    for email in sorted(emails - by_email.keys()):
+        by_email[email] = _create_lead(email, session, now, result)
+
+    # Link IDs to emails before resolving, so that an identify call later in
+    # the same batch still claims the anonymous events before it.
+    for _, item in items:
+        if item.person.email:
+            for kind, value in item.person.identities():
+                session.execute(
+                    _insert(session, LeadIdentity)
+                    .values(
+                        kind=kind,
+                        value=value,
+                        lead_id=by_email[item.person.email],
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+    wanted = {pair for _, item in items for pair in item.person.identities()}
+    by_identity = _leads_by_identity(wanted, session)
+
+    resolved = {}
+    for position, item in items:
+        person = item.person
+        lead_id = by_email.get(person.email) if person.email else None
+        for pair in person.identities():
+            lead_id = lead_id or by_identity.get(pair)
+        if lead_id is not None:
+            resolved[position] = lead_id
+    return resolved
+
+
+def _leads_by_email(emails: set[str], session: Session) -> dict[str, int]:
+    if not emails:
+        return {}
+    statement = select(Lead.email, Lead.id).where(Lead.email.in_(emails))
+    return dict(session.execute(statement).all())
+
+
+def _leads_by_identity(pairs: set[tuple[str, str]], session: Session) -> dict:
+    if not pairs:
+        return {}
+    statement = select(LeadIdentity.kind, LeadIdentity.value, LeadIdentity.lead_id)
+    statement = statement.where(
+        tuple_(LeadIdentity.kind, LeadIdentity.value).in_(sorted(pairs))
+    )
+    return {
+        (kind, value): lead_id for kind, value, lead_id in session.execute(statement)
+    }
+
+
+def _create_lead(email: str, session: Session, now: datetime, result) -> int:
+    """A lead for a new email; another request creating it at once is fine."""
+    values = {
+        "email": email,
+        "domain": company_domain(email) or "",
+        "attributes": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    inserted = session.execute(
+        _insert(session, Lead)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(Lead.id)
+    ).first()
+    if inserted is not None:
+        result.created_leads += 1
+        return inserted[0]
+    return session.scalars(select(Lead.id).where(Lead.email == email)).one()
+
+
+def _apply_profile(lead: Lead, profile: Profile, now: datetime) -> None:
+    for name in PROFILE_FIELDS:
+        value = profile.fields.get(name)
+        if value:
+            setattr(lead, name, value)
+    if profile.fields.get("employees") is not None:
+        lead.employees = profile.fields["employees"]
+    if profile.attributes:
+        # A new dict: the JSON column does not see changes made in place.
+        lead.attributes = {**(lead.attributes or {}), **profile.attributes}
+    lead.updated_at = now
+
+
+def _event_values(event: TrackedEvent, lead_id: int) -> dict[str, Any]:
+    if event.source_id:
+        key = source_event_key(event.source, event.source_id)
+    else:
+        identity = event.person.email or f"lead:{lead_id}"
+        key = event_dedupe_key(identity, event.name, event.occurred_at)
+    return {
+        "lead_id": lead_id,
+        "name": event.name,
+        "occurred_at": event.occurred_at,
+        "source": event.source,
+        "dedupe_key": key,
+        "properties": event.properties,
+    }
+
+
+def _insert_events(rows: list[dict], session: Session) -> list[tuple]:
+    """(lead_id, name, occurred_at) of the rows that were not stored before."""
+    if not rows:
+        return []
+    table = Event.__table__
+    statement = (
+        _insert(session, Event)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.lead_id, table.c.name, table.c.occurred_at)
+    )
+    return [tuple(row) for row in session.execute(statement)]
+
+
+def _record_high_intent(
+    stored: list[tuple], session: Session, config: Config, now: datetime
+) -> int:
+    """A moment per lead whose new events show buying intent now.
+
+    A lead claimed by an SDR gets a pending alert for that SDR; the moment
+    is what the first-touch clock starts from.
+    """
+    lead_ids = {lead_id for lead_id, _, _ in stored}
+    if not lead_ids:
+        return 0
+    engagement = assess_leads(
+        lead_ids, session=session, config=config.engagement, now=now
+    )
+    oldest_new = {}
+    for lead_id, _, occurred_at in stored:
+        oldest_new[lead_id] = min(oldest_new.get(lead_id, occurred_at), occurred_at)
+    owners = dict(
+        session.execute(
+            select(Lead.id, Lead.sdr_user_id).where(Lead.id.in_(lead_ids))
+        ).all()
+    )
+    recorded = _latest_high_intent(lead_ids, session)
+
+    alerts = 0
+    for lead_id in sorted(lead_ids):
+        assessment = engagement[lead_id]
+        at = assessment.high_intent_at
+        # The latest high-intent signal came with this request exactly when
+        # it is no older than the request's oldest new event of the lead.
+        if at is None or at < max(oldest_new[lead_id], now - ALERT_WITHIN):
+            continue
+        # An event older than the intent, arriving late (sources deliver out
+        # of order), finds that intent already recorded: no second alert.
+        if lead_id in recorded and recorded[lead_id] >= at:
+            continue
+        session.add(
+            LeadMoment(
+                lead_id=lead_id,
+                kind="high_intent",
+                at=at,
+                user_id=owners[lead_id],
+                detail={
+                    "intent": _intent_label(assessment, config),
+                    "signals": [s.describe(now) for s in assessment.signals[:4]],
+                },
+            )
+        )
+        alerts += owners[lead_id] is not None
+    return alerts
+
+
+def _latest_high_intent(lead_ids: set[int], session: Session) -> dict[int, datetime]:
+    statement = (
+        select(LeadMoment.lead_id, type_coerce(func.max(LeadMoment.at), UTCDateTime))
+        .where(LeadMoment.lead_id.in_(lead_ids), LeadMoment.kind == "high_intent")
+        .group_by(LeadMoment.lead_id)
+    )
+    return dict(session.execute(statement).all())
+
+
+def _intent_label(engagement: EngagementAssessment, config: Config) -> str:
+    """What the buying intent was: the high-intent signal that happened last."""
+    settings = config.engagement
+    for signal in engagement.signals:
+        if signal.is_sequence:
+            is_high = settings.sequences[signal.kind].high_intent
+        else:
+            is_high = signal.kind in settings.high_intent_kinds
+        if is_high and signal.last_seen == engagement.high_intent_at:
+            return signal.label
+    return ""
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(model)
