@@ -16,12 +16,13 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from bot import conversation
+from bot import conversation, intent
 from bot.config import DEFAULTS_PATH, Config, merge, parse_config
 from bot.conversation import Services
 from bot.db import make_engine, session_scope, upgrade_database, utcnow
 from bot.domain import importer, interviews, leads
-from bot.models import Decision, Handoff, Lead
+from bot.domain import mql as mqls
+from bot.models import Decision, Handoff, Lead, Mql
 from bot.slack.blocks import Message
 from bot.slack.plaintext import blocks_to_text, boxed
 from bot.slack.poster import Posted
@@ -118,6 +119,7 @@ def run_demo(lead_query: str, interactive: bool) -> None:
         _require_one_sample_lead(engine, lead_query)
         poster = TerminalPoster(people, channels)
         services = Services(engine=engine, config=config, poster=poster)
+        _claim_from_queue(services, poster, lead_query)
         click.echo(f"{people[SDR]} types: /qualify {lead_query}\n")
         conversation.qualify(
             services,
@@ -141,6 +143,30 @@ def _require_one_sample_lead(engine, lead_query: str) -> None:
             f"{len(matches) or 'no'} sample leads match {lead_query!r}; the demo "
             f"needs exactly one. Try one of: {', '.join(emails)}."
         )
+
+
+def _claim_from_queue(services: Services, poster, lead_query: str) -> None:
+    """The lead posted to the SDR queue and claimed, if it is an MQL."""
+    # Imported events make no MQLs; live ones do, as this detection does.
+    with session_scope(services.engine) as session:
+        (lead,) = leads.find_leads(lead_query, session=session)
+        found = mqls.detect_mqls(
+            [lead.id], session=session, config=services.config, now=utcnow()
+        )
+    if not found:
+        return
+    intent.deliver_intent(services)
+    with session_scope(services.engine) as session:
+        mql = session.get(Mql, found[0].id)
+    click.echo(f"{poster.people[SDR]} clicks: Claim\n")
+    intent.claim_mql(
+        services,
+        user_id=SDR,
+        mql_id=mql.id,
+        channel_id=mql.channel_id,
+        message_ts=mql.message_ts,
+        reply=poster.ephemeral,
+    )
 
 
 def _script_for(lead_email: str | None) -> dict[str, dict]:

@@ -99,3 +99,37 @@ NOTE_TOO_LONG = (
     "This note is {length:,} characters, more than a form can hold; it is kept "
     "as it is. Type in our DM to add to it."
 )
+CLAIM_NOT_ALLOWED = (
+    "Only the SDRs and managers listed in Qualify's config can claim MQLs. "
+    "Ask whoever runs Qualify to add your user ID ({user_id}) to `team.sdrs`."
+)
+CLAIMED = (
+    "*{lead}* is yours. Reach out while they're warm; after the call, type "
+    "`{command} {query}` to qualify them."
+)
+ALREADY_CLAIMED = (
+    "Already claimed by {owner} ({since}); *{lead}* stays with them. Talk to "
+    "them if you know this lead."
+)
+CLAIM_CLOSED = "*{lead}* is no longer waiting in the queue; nothing changed."
+MQL_GONE = (
+    "I can't find this MQL any more (its lead may have been deleted); nothing changed."
+)
+MQL_WHY_SCORE = (
+    "Engagement and fit both reached the MQL bar "
+    "(engagement ≥ {min_engagement}, fit ≥ {min_fit})."
+)
+MQL_WHY_HAND_RAISER = (
+    "Hand-raiser: a high-intent signal in the last {days} days, whatever the levels."
+)
+MQL_OPEN = "Reached the bar {since}. The first SDR to claim it owns it."
+MQL_CLAIMED = ":white_check_mark: Claimed by {owner} · {since}"
+INTENT_ALERT_ONE = (
+    ":rotating_light: *{lead}*, your lead, is showing buying intent right now. "
+    "Reach out now, while it's fresh."
+)
+INTENT_ALERT_MANY = (
+    ":rotating_light: {count} of your leads are showing buying intent right now. "
+    "Reach out now, while it's fresh."
+)
+INTENT_ALERT_NEXT = "After the call, type `{command} <email>` to qualify the lead."

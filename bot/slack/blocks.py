@@ -10,11 +10,12 @@ from datetime import datetime
 
 from bot import messages
 from bot.config import Config
+from bot.domain.alerts import Alert
 from bot.domain.decisions import Assessment, DecisionResult
 from bot.domain.fit import FitAssessment
 from bot.domain.interviews import InterviewState
 from bot.domain.scoring import CriterionScore, Scorecard
-from bot.models import Lead
+from bot.models import Lead, Mql
 from bot.slack.mrkdwn import clip, date, escape, link, quote, user
 from bot.templating import render
 
@@ -27,9 +28,13 @@ NEW_LEAD_VIEW = "new_lead"
 CHANGE_VIEW = "change_answers"
 PASTE_NOTES = "paste_notes"
 NOTES_VIEW = "call_notes"
+CLAIM_MQL = "claim_mql"
 SECTION_LIMIT = 3000
 MAX_PICKS = 10
 MAX_INPUT = 3000
+# Leads per alert DM: a block each, far below Slack's 50 blocks per message.
+MAX_ALERT_LEADS = 20
+MAX_SIGNALS = 6
 
 
 @dataclass(frozen=True)
@@ -482,3 +487,85 @@ def nurture_post(
         text=f"Nurture: {lead_title(state.lead)} ({labels})",
         blocks=blocks,
     )
+
+
+def _level(config: Config, source: str, level: int | None) -> str:
+    """`3 · Strong recent intent`, with the rubric's words where there are any."""
+    if level is None:
+        return "unknown"
+    key = config.matrix.criterion_for(source)
+    if key is None:
+        return str(level)
+    return f"{level} · {escape(config.matrix.criteria[key].levels[level])}"
+
+
+def _signal_lines(signals: list[str]) -> str:
+    shown = [f"• {escape(clip(str(signal), 200))}" for signal in signals[:MAX_SIGNALS]]
+    return "\n".join(shown) or "• none stored"
+
+
+def mql_post(mql: Mql, lead: Lead, config: Config) -> Message:
+    """The queue post of an MQL: a Claim button, or who claimed it and when."""
+    if mql.reason == "hand_raiser":
+        why = messages.MQL_WHY_HAND_RAISER.format(days=config.mql.hand_raiser_days)
+    else:
+        why = messages.MQL_WHY_SCORE.format(
+            min_engagement=config.mql.min_engagement, min_fit=config.mql.min_fit
+        )
+    levels = (
+        f"*Engagement {_level(config, 'engagement', mql.engagement_level)}* · "
+        f"*Fit {_level(config, 'icp', mql.fit_level)}*"
+    )
+    blocks = [
+        header(f"MQL: {clip(lead.display_name, 140)}"),
+        section(lead_facts(lead) or "No firmographics stored."),
+        section(f"{levels}\n{why}"),
+        section(f"*Signals*\n{_signal_lines(mql.signals)}"),
+    ]
+    if mql.claimed_by:
+        claimed = messages.MQL_CLAIMED.format(
+            owner=user(mql.claimed_by), since=date(mql.claimed_at)
+        )
+        blocks.append(section(claimed))
+        text = f"MQL: {lead_title(lead)}, claimed by {user(mql.claimed_by)}"
+    else:
+        claim = button("Claim", CLAIM_MQL, str(mql.id), style="primary")
+        blocks.append({"type": "actions", "block_id": "mql", "elements": [claim]})
+        blocks.append(context(messages.MQL_OPEN.format(since=date(mql.reached_at))))
+        text = (
+            f"MQL: {lead_title(lead)} (engagement {mql.engagement_level}, "
+            f"fit {'unknown' if mql.fit_level is None else mql.fit_level})"
+        )
+    return Message(text=text, blocks=blocks)
+
+
+def intent_alert_dm(alerts: list[Alert], command: str) -> Message:
+    """One DM to an SDR naming each of their leads that shows intent now.
+
+    At most MAX_ALERT_LEADS alerts; the caller splits longer lists.
+    """
+    if len(alerts) == 1:
+        intro = messages.INTENT_ALERT_ONE.format(lead=lead_title(alerts[0].lead))
+    else:
+        intro = messages.INTENT_ALERT_MANY.format(count=len(alerts))
+    blocks = [section(intro)]
+    for alert in alerts[:MAX_ALERT_LEADS]:
+        lead = alert.lead
+        detail = alert.moment.detail or {}
+        line = f"*{lead_title(lead)}*"
+        if detail.get("intent"):
+            line += f" · {escape(clip(str(detail['intent']), 200))}"
+        facts = lead_facts(lead)
+        blocks.append(
+            section(
+                "\n".join(
+                    part
+                    for part in (line, facts, _signal_lines(detail.get("signals", [])))
+                    if part
+                )
+            )
+        )
+    blocks.append(context(messages.INTENT_ALERT_NEXT.format(command=command)))
+    names = ", ".join(lead_title(alert.lead) for alert in alerts[:3])
+    more = f" and {len(alerts) - 3} more" if len(alerts) > 3 else ""
+    return Message(text=f"Buying intent now: {names}{more}", blocks=blocks)

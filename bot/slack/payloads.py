@@ -37,6 +37,14 @@ class ReviewClick:
 
 
 @dataclass(frozen=True)
+class ClaimClick:
+    user_id: str
+    mql_id: int
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
 class DmText:
     user_id: str
     text: str
@@ -96,6 +104,20 @@ def parse_review_click(body: dict) -> ReviewClick:
         channel_id=_field(body, "container", "channel_id"),
         message_ts=_field(body, "container", "message_ts"),
         trigger_id=body.get("trigger_id", ""),
+    )
+
+
+def parse_claim_click(body: dict) -> ClaimClick:
+    action = _field(body, "actions")[0]
+    try:
+        mql_id = int(action["value"])
+    except (KeyError, TypeError, ValueError):
+        raise PayloadError("actions[0].value is not an MQL ID") from None
+    return ClaimClick(
+        user_id=_field(body, "user", "id"),
+        mql_id=mql_id,
+        channel_id=_field(body, "container", "channel_id"),
+        message_ts=_field(body, "container", "message_ts"),
     )
 
 

@@ -8,9 +8,19 @@ worker process can find it from the name alone.
 
 from slack_bolt import App
 
+from bot import intent
 from bot.config import Config
+from bot.conversation import Services
 from bot.slack.jobs import JobRunner
 from bot.slack.listeners import actions, commands, events, views
+
+
+def deliver_intent(services: Services, body: dict, respond) -> None:
+    """After new events: the queue posts and alerts they caused, and any left."""
+    # body may name the leads that changed; everything pending goes out, so
+    # an MQL left by an earlier run (no queue channel yet) goes too.
+    intent.deliver_intent(services)
+
 
 JOBS = {
     "qualify": commands.qualify,
@@ -22,6 +32,8 @@ JOBS = {
     "new_lead": views.new_lead,
     "change_answers": views.change_answers,
     "message": events.message,
+    "claim_mql": actions.claim_mql,
+    "deliver_intent": deliver_intent,
 }
 
 

@@ -1,15 +1,20 @@
-"""Button clicks: level answers, lead choices and the review's buttons."""
+"""Button clicks: level answers, lead choices, the review's buttons, claims."""
 
 import re
 
 from slack_bolt import Ack, App, Respond
 
-from bot import conversation
+from bot import conversation, intent
 from bot.conversation import Services
 from bot.slack import blocks
 from bot.slack.jobs import JobRunner
 from bot.slack.listeners.replies import ephemeral
-from bot.slack.payloads import PayloadError, parse_level_click, parse_review_click
+from bot.slack.payloads import (
+    PayloadError,
+    parse_claim_click,
+    parse_level_click,
+    parse_review_click,
+)
 
 
 def answer(services: Services, body: dict, respond: Respond | None) -> None:
@@ -70,6 +75,18 @@ def paste_notes(services: Services, body: dict, respond: Respond | None) -> None
     )
 
 
+def claim_mql(services: Services, body: dict, respond: Respond | None) -> None:
+    click = parse_claim_click(body)
+    intent.claim_mql(
+        services,
+        user_id=click.user_id,
+        mql_id=click.mql_id,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+        reply=ephemeral(respond),
+    )
+
+
 def register(app: App, runner: JobRunner) -> None:
     def handing_to(job: str):
         def ack_then_run(ack: Ack, body: dict) -> None:
@@ -83,3 +100,4 @@ def register(app: App, runner: JobRunner) -> None:
     app.action(blocks.PASTE_NOTES)(handing_to("paste_notes"))
     review_ids = rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"
     app.action(re.compile(review_ids))(handing_to("review"))
+    app.action(blocks.CLAIM_MQL)(handing_to("claim_mql"))
