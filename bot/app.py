@@ -10,11 +10,13 @@ from bot import conversation, messages
 from bot.config import Config
 from bot.conversation import Services
 from bot.db import make_engine
+from bot.domain.ingest import IngestResult
 from bot.domain.interpret import Interpreter, OfflineInterpreter
 from bot.settings import Settings
 from bot.slack.jobs import JobRunner, process_runner, thread_runner
 from bot.slack.listeners import register
 from bot.slack.poster import SlackPoster, make_web_client
+from bot.web import Hooks
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,27 @@ def create_runner(settings: Settings, config: Config) -> JobRunner:
         ]
         return thread_runner(create_services(settings, config), lanes)
     return process_runner(settings, config, settings.work_processes)
+
+
+def create_hooks(
+    settings: Settings,
+    config: Config,
+    *,
+    runner: JobRunner,
+    engine: Engine | None = None,
+) -> Hooks:
+    """POST /hooks/events: stores into DATABASE_URL, hands new intent to a job."""
+
+    def deliver_intent(result: IngestResult) -> None:
+        runner.submit("deliver_intent", {"lead_ids": sorted(result.lead_ids)})
+
+    return Hooks(
+        engine=engine or make_engine(settings.database_url),
+        config=config,
+        secret=settings.hooks_secret,
+        max_bytes=settings.hooks_max_bytes,
+        on_stored=deliver_intent,
+    )
 
 
 def create_app(settings: Settings, config: Config, *, runner: JobRunner) -> App:

@@ -8,6 +8,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values copied from .env.example that were never replaced with real ones.
 PLACEHOLDER_MARKERS = ("your-", "xxxx", "changeme", "replace-me")
+# Anyone who guesses the webhook secret can create leads and MQLs.
+MIN_HOOKS_SECRET = 16
 
 
 class SettingsError(Exception):
@@ -39,11 +41,31 @@ class Settings(BaseSettings):
     # Seconds one interpretation may take before the offline rules answer.
     llm_timeout_s: float = Field(default=8.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The shared secret POST /hooks/events checks signatures with; unset, the
+    # endpoint answers 503 and stores nothing.
+    hooks_secret: str | None = None
+    # Larger bodies get 413. Segment sends batches of at most 500 KB.
+    hooks_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("hooks_secret")
+    @classmethod
+    def _usable_secret(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is None:
+            return None
+        if any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
+            raise ValueError("still holds the placeholder from .env.example")
+        if len(value) < MIN_HOOKS_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_HOOKS_SECRET} characters; generate one with "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -1,5 +1,7 @@
 """Drive the real Bolt app over HTTP with requests signed as Slack signs them."""
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -10,10 +12,10 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.serving import make_server
 
-from bot.app import create_app, create_services
+from bot.app import create_app, create_hooks, create_services
 from bot.settings import Settings
 from bot.slack.jobs import process_runner, thread_runner
-from bot.web import create_web_app
+from bot.web import SIGNATURE_HEADER, create_web_app
 from tests.fakes.slack_api import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -94,8 +96,11 @@ class SlackHarness:
             runner = thread_runner(services, [TrackingExecutor() for _ in range(4)])
         self.runner = runner
         app = create_app(settings, self.config, runner=runner)
-        self.server = make_server("127.0.0.1", 0, create_web_app(app), threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/slack/events"
+        hooks = create_hooks(settings, self.config, runner=runner, engine=self.engine)
+        web = create_web_app(app, hooks)
+        self.server = make_server("127.0.0.1", 0, web, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base_url}/slack/events"
         threading.Thread(
             target=self.server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -135,6 +140,34 @@ class SlackHarness:
         }
         response = httpx.post(
             self.url, content=body.encode(), headers=all_headers, timeout=10
+        )
+        if drain:
+            self.drain()
+        return response
+
+    def post_hook(
+        self,
+        body: dict | bytes,
+        signature: str | None = None,
+        headers: dict | None = None,
+        drain: bool = True,
+    ) -> httpx.Response:
+        """POST to /hooks/events, signed as Segment signs unless given a signature.
+
+        `signature=""` sends none.
+        """
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if signature is None:
+            secret = self.extra_settings.get("hooks_secret") or "no-secret-set"
+            signature = segment_signature(raw, secret)
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if signature:
+            all_headers[SIGNATURE_HEADER] = signature
+        response = httpx.post(
+            f"{self.base_url}/hooks/events",
+            content=raw,
+            headers=all_headers,
+            timeout=30,
         )
         if drain:
             self.drain()
@@ -319,6 +352,11 @@ class SlackHarness:
             **extra,
         }
         return self.event(event, event_id=event_id, drain=drain)
+
+
+def segment_signature(body: bytes, secret: str) -> str:
+    """The X-Signature Segment's webhook destinations send: hex HMAC-SHA1."""
+    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
 
 
 def buttons(call) -> list[dict]:
