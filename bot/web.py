@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,13 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from bot.config import Config
 from bot.conversation import new_reference
@@ -176,23 +182,35 @@ def check_signature(header: str | None, body: bytes, secret: str) -> str | None:
     return None
 
 
+def _is_retryable(error: BaseException) -> bool:
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in RETRY_SQLSTATES
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception()
+    logger.warning(
+        "hook events retried attempt=%s sqlstate=%s",
+        state.attempt_number,
+        getattr(error.orig, "sqlstate", None),
+    )
+
+
+@retry(
+    retry=retry_if_exception(_is_retryable),
+    stop=stop_after_attempt(ATTEMPTS),
+    wait=wait_random_exponential(multiplier=RETRY_WAIT_S, max=2),
+    before_sleep=_log_retry,
+    reraise=True,
+)
+def _ingest_once(parsed: ParsedBody, hooks: Hooks, now: datetime) -> IngestResult:
+    with session_scope(hooks.engine) as session:
+        return ingest(parsed.items, session=session, config=hooks.config, now=now)
+
+
 def _store(parsed: ParsedBody, hooks: Hooks, now: datetime) -> IngestResult:
     """One transaction for the whole request, run again after a deadlock."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with session_scope(hooks.engine) as session:
-                result = ingest(
-                    parsed.items, session=session, config=hooks.config, now=now
-                )
-            break
-        except DBAPIError as error:
-            sqlstate = getattr(error.orig, "sqlstate", None)
-            if sqlstate not in RETRY_SQLSTATES or attempt == ATTEMPTS:
-                raise
-            logger.warning(
-                "hook events retried attempt=%s sqlstate=%s", attempt, sqlstate
-            )
-            time.sleep(random.uniform(0, RETRY_WAIT_S * 2**attempt))
+    result = _ingest_once(parsed, hooks, now)
     unresolved = [(i, parsed.describe(i, reason)) for i, reason in result.rejected]
     result.rejected = sorted(parsed.rejected + unresolved)
     return result

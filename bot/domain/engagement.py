@@ -139,6 +139,11 @@ def assess_leads(
     for name, sequence in config.sequences.items():
         horizon = now - timedelta(days=min(sequence.within_days, config.window_days))
         for lead_id in lead_ids:
+            # A lead missing a step's signal in the window cannot have done
+            # the sequence: no need to look for its order.
+            kinds = {config.signal_for(tally.name) for tally in tallies[lead_id]}
+            if not kinds.issuperset(sequence.steps):
+                continue
             at = queries.complete(connection, name, lead_id, horizon, now)
             if at is not None:
                 completed[lead_id][name] = at

@@ -99,28 +99,74 @@ def ingest(
     """Store (position, item) pairs in the caller's transaction."""
     result = IngestResult()
     leads = _resolve(items, session, now, result)
+    _lock_leads(set(leads.values()), session)
 
-    rows = []
+    rows, profiles = [], []
     for position, item in items:
         lead_id = leads.get(position)
         if lead_id is None:
             result.rejected.append((position, UNRESOLVED))
         elif isinstance(item, Profile):
-            _apply_profile(session.get(Lead, lead_id), item, now)
-            result.profiles += 1
-            result.lead_ids.add(lead_id)
+            profiles.append((lead_id, position, item))
         else:
             rows.append(_event_values(item, lead_id))
+    for lead_id, _, profile in sorted(profiles, key=lambda entry: entry[:2]):
+        _apply_profile(session.get(Lead, lead_id), profile, now)
+        result.profiles += 1
+        result.lead_ids.add(lead_id)
 
     stored = _insert_events(rows, session)
     result.stored = len(stored)
     result.duplicates = len(rows) - len(stored)
     result.lead_ids |= {lead_id for lead_id, _, _ in stored}
-    result.alerts = _record_high_intent(stored, session, config, now)
-    created = mqls.detect_mqls(result.lead_ids, session=session, config=config, now=now)
+
+    # One assessment per lead serves both the intent check and the MQL bar.
+    intent_ids = _with_fresh_intent(stored, config, now)
+    candidates = {
+        lead.id for lead in mqls.mql_candidates(result.lead_ids, session=session)
+    }
+    engagement = assess_leads(
+        intent_ids | candidates, session=session, config=config.engagement, now=now
+    )
+    result.alerts = _record_high_intent(
+        stored, intent_ids, engagement, session, config, now
+    )
+    created = mqls.detect_mqls(
+        candidates, session=session, config=config, now=now, engagement=engagement
+    )
     result.new_mql_ids = [mql.id for mql in created]
     result.rejected.sort()
     return result
+
+
+def _lock_leads(lead_ids: set[int], session: Session) -> None:
+    """Lock the request's leads in ID order, so that two requests never wait
+    on each other's leads in opposite orders (a deadlock on PostgreSQL).
+
+    FOR NO KEY UPDATE: new events' foreign keys still take their share lock.
+    SQLite ignores it; BEGIN IMMEDIATE already serialises its writers.
+    """
+    if lead_ids:
+        session.execute(
+            select(Lead.id)
+            .where(Lead.id.in_(lead_ids))
+            .order_by(Lead.id)
+            .with_for_update(key_share=True)
+        ).all()
+
+
+def _with_fresh_intent(stored: list[tuple], config: Config, now: datetime) -> set:
+    """Leads whose new events may bring high intent: a high-intent signal,
+    or the last step of a high-intent sequence, recent enough to alert."""
+    settings = config.engagement
+    kinds = set(settings.high_intent_kinds)
+    kinds |= {s.steps[-1] for s in settings.sequences.values() if s.high_intent}
+    fresh = now - ALERT_WITHIN
+    return {
+        lead_id
+        for lead_id, name, occurred_at in stored
+        if occurred_at >= fresh and settings.signal_for(name) in kinds
+    }
 
 
 def _resolve(
@@ -134,19 +180,22 @@ def _resolve(
 
     # Link IDs to emails before resolving, so that an identify call later in
     # the same batch still claims the anonymous events before it.
-    for _, item in items:
-        if item.person.email:
-            for kind, value in item.person.identities():
-                session.execute(
-                    _insert(session, LeadIdentity)
-                    .values(
-                        kind=kind,
-                        value=value,
-                        lead_id=by_email[item.person.email],
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                )
+    # Sorted, like every write here, so concurrent requests take locks in
+    # one order.
+    links = sorted(
+        {
+            (kind, value, by_email[item.person.email])
+            for _, item in items
+            if item.person.email
+            for kind, value in item.person.identities()
+        }
+    )
+    for kind, value, lead_id in links:
+        session.execute(
+            _insert(session, LeadIdentity)
+            .values(kind=kind, value=value, lead_id=lead_id, created_at=now)
+            .on_conflict_do_nothing()
+        )
     wanted = {pair for _, item in items for pair in item.person.identities()}
     by_identity = _leads_by_identity(wanted, session)
 
@@ -234,6 +283,7 @@ def _insert_events(rows: list[dict], session: Session) -> list[tuple]:
     """(lead_id, name, occurred_at) of the rows that were not stored before."""
     if not rows:
         return []
+    rows = sorted(rows, key=lambda row: row["dedupe_key"])
     table = Event.__table__
     statement = (
         _insert(session, Event)
@@ -245,31 +295,32 @@ def _insert_events(rows: list[dict], session: Session) -> list[tuple]:
 
 
 def _record_high_intent(
-    stored: list[tuple], session: Session, config: Config, now: datetime
+    stored: list[tuple],
+    intent_ids: set[int],
+    engagement: dict[int, EngagementAssessment],
+    session: Session,
+    config: Config,
+    now: datetime,
 ) -> int:
     """A moment per lead whose new events show buying intent now.
 
     A lead claimed by an SDR gets a pending alert for that SDR; the moment
     is what the first-touch clock starts from.
     """
-    lead_ids = {lead_id for lead_id, _, _ in stored}
-    if not lead_ids:
+    if not intent_ids:
         return 0
-    engagement = assess_leads(
-        lead_ids, session=session, config=config.engagement, now=now
-    )
     oldest_new = {}
     for lead_id, _, occurred_at in stored:
         oldest_new[lead_id] = min(oldest_new.get(lead_id, occurred_at), occurred_at)
     owners = dict(
         session.execute(
-            select(Lead.id, Lead.sdr_user_id).where(Lead.id.in_(lead_ids))
+            select(Lead.id, Lead.sdr_user_id).where(Lead.id.in_(intent_ids))
         ).all()
     )
-    recorded = _latest_high_intent(lead_ids, session)
+    recorded = _latest_high_intent(intent_ids, session)
 
     alerts = 0
-    for lead_id in sorted(lead_ids):
+    for lead_id in sorted(intent_ids):
         assessment = engagement[lead_id]
         at = assessment.high_intent_at
         # The latest high-intent signal came with this request exactly when

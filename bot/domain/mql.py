@@ -39,36 +39,48 @@ def is_hand_raiser(
     return at is not None and at >= recent
 
 
+def mql_candidates(lead_ids, *, session: Session) -> list[Lead]:
+    """The leads among `lead_ids` that could become MQLs: no SDR, no open MQL."""
+    return list(
+        session.scalars(
+            select(Lead)
+            .where(
+                Lead.id.in_(set(lead_ids)),
+                Lead.sdr_user_id.is_(None),
+                ~select(Mql.id)
+                .where(Mql.lead_id == Lead.id, Mql.status.in_(OPEN_STATUSES))
+                .exists(),
+            )
+            .order_by(Lead.id)
+        )
+    )
+
+
 def detect_mqls(
-    lead_ids, *, session: Session, config: Config, now: datetime
+    lead_ids,
+    *,
+    session: Session,
+    config: Config,
+    now: datetime,
+    engagement: dict[int, EngagementAssessment] | None = None,
 ) -> list[Mql]:
     """Record the leads among `lead_ids` that just became MQLs.
 
     A lead already claimed by an SDR, or with an MQL still open, is skipped;
     the partial unique index on open MQLs makes concurrent detections of one
-    lead record it once.
+    lead record it once. `engagement` may hold assessments made already.
     """
-    candidates = session.scalars(
-        select(Lead).where(
-            Lead.id.in_(set(lead_ids)),
-            Lead.sdr_user_id.is_(None),
-            ~select(Mql.id)
-            .where(Mql.lead_id == Lead.id, Mql.status.in_(OPEN_STATUSES))
-            .exists(),
+    leads = mql_candidates(lead_ids, session=session)
+    engagement = dict(engagement or {})
+    missing = [lead.id for lead in leads if lead.id not in engagement]
+    if missing:
+        engagement |= assess_leads(
+            missing, session=session, config=config.engagement, now=now
         )
-    ).all()
-    if not candidates:
-        return []
-    assessments = assess_leads(
-        [lead.id for lead in candidates],
-        session=session,
-        config=config.engagement,
-        now=now,
-    )
 
     created = []
-    for lead in candidates:
-        mql = _mql_for(lead, assessments[lead.id], config, now)
+    for lead in leads:
+        mql = _mql_for(lead, engagement[lead.id], config, now)
         if mql is not None and _record(mql, session):
             created.append(mql)
     return created

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -494,3 +495,42 @@ def test_ten_requests_at_once_for_one_new_lead_make_one_mql_posted_once(
     (mql,) = _mqls(engine)
     assert mql.reason == "hand_raiser"
     assert len(fake_slack.posts_to(QUEUE)) == 1
+
+
+def test_concurrent_batches_about_the_same_people_in_any_order_never_deadlock(
+    hooks, engine, caplog
+):
+    emails = [f"person{number}@acme{number}.example" for number in range(5)]
+    shuffler = random.Random(3)
+    bodies = []
+    for request in range(10):
+        batch = []
+        for email in shuffler.sample(emails, len(emails)):
+            batch.append(
+                {
+                    "type": "identify",
+                    "userId": f"user-{email[:7]}",
+                    "timestamp": _iso(utcnow()),
+                    "traits": {"email": email, "title": f"Title {request}"},
+                }
+            )
+            batch.append(_track("pricing_page", email=email))
+        bodies.append(json.dumps({"batch": batch}).encode())
+    start = threading.Barrier(len(bodies))
+    statuses = []
+
+    def send(body: bytes) -> None:
+        start.wait()
+        statuses.append(hooks.post_hook(body, drain=False).status_code)
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    with caplog.at_level(logging.WARNING, logger="bot.web"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    hooks.drain()
+
+    assert statuses == [200] * 10
+    assert len(_events(engine)) == 50
+    assert "retried" not in caplog.text
