@@ -11,9 +11,12 @@ import click
 from pydantic import ValidationError
 
 from bot.config import ConfigError, load_config
+from bot.domain.presets import PRESETS
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger("bot")
+# Rejected rows printed after an import; the rejected file holds them all.
+PRINTED_ERRORS = 20
 
 
 def setup_logging(level: str) -> None:
@@ -83,19 +86,25 @@ def _prepare_live(ctx: click.Context, *required: str):
 @click.option("--port", type=int, help="Port to listen on (default $PORT or 3000).")
 @click.pass_context
 def serve(ctx: click.Context, port: int | None) -> None:
-    """Serve Slack's requests over HTTP at /slack/events."""
+    """Serve Slack's requests at /slack/events and live events at /hooks/events."""
     settings, config = _prepare_live(ctx, "slack_bot_token", "slack_signing_secret")
 
-    from bot.app import create_app, create_runner
+    from bot.app import create_app, create_hooks, create_runner
     from bot.server import serve as run_server
     from bot.web import create_web_app
 
     def load_app():
         runner = create_runner(settings, config)
-        return create_web_app(create_app(settings, config, runner=runner))
+        hooks = create_hooks(settings, config, runner=runner)
+        return create_web_app(create_app(settings, config, runner=runner), hooks)
 
     port = port or settings.port
-    logger.info("serving port=%s workers=%s", port, settings.web_concurrency)
+    logger.info(
+        "serving port=%s workers=%s hooks=%s",
+        port,
+        settings.web_concurrency,
+        "on" if settings.hooks_secret else "off",
+    )
     run_server(
         load_app,
         host=settings.host,
@@ -143,26 +152,139 @@ def demo(ctx: click.Context, auto: bool, lead: str) -> None:
 @main.command(name="import")
 @click.argument("kind", type=click.Choice(["leads", "events"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="generic",
+    show_default=True,
+    help="The tool FILE was exported from: its column names and date formats.",
+)
+@click.option(
+    "--map",
+    "column_map",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Read FIELD from COLUMN (repeatable); wins over the preset.",
+)
+@click.option(
+    "--tz",
+    "zone_name",
+    metavar="ZONE",
+    help="Time zone of event times written without an offset (Europe/Berlin).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal).",
+)
 @click.pass_context
-def import_(ctx: click.Context, kind: str, file: Path) -> None:
-    """Import leads or engagement events from a CSV file."""
+def import_(
+    ctx: click.Context,
+    kind: str,
+    file: Path,
+    preset: str,
+    column_map: tuple[str, ...],
+    zone_name: str | None,
+    progress: bool | None,
+) -> None:
+    """Import leads or engagement events from a CSV export."""
     from bot.db import make_engine
     from bot.domain import importer
 
+    mapping, zone = _import_options(kind, preset, column_map, zone_name)
     settings: Settings = ctx.obj
     config = _load(ctx)
     _upgrade(settings)
     engine = make_engine(settings.database_url)
+    bar = _ImportProgress(file) if _shows_progress(progress) else None
+    options = {"preset": preset, "mapping": mapping, "progress": bar}
+    if kind == "events":
+        options.update(config=config, zone=zone)
+    failure = None
     try:
-        if kind == "leads":
-            result = importer.import_leads(file, engine=engine)
-        else:
-            result = importer.import_events(file, engine=engine, config=config)
+        run = importer.import_leads if kind == "leads" else importer.import_events
+        result = run(file, engine=engine, **options)
     except importer.ImportFileError as error:
-        raise click.ClickException(str(error)) from None
-    _print_import(result)
-    if result.errors:
+        result, failure = error.result, error
+    finally:
+        if bar is not None:
+            bar.close()
+
+    if result is not None:
+        _print_import(result)
+    if failure is not None:
+        raise click.ClickException(str(failure))
+    if result.rejected:
         sys.exit(1)
+
+
+def _import_options(
+    kind: str, preset: str, column_map: tuple[str, ...], zone_name: str | None
+):
+    """--preset, --map and --tz checked before the database is touched."""
+    from bot.domain import importer
+
+    try:
+        importer.find_preset(preset, kind)
+    except importer.ImportFileError as error:
+        raise click.BadParameter(str(error), param_hint="--preset") from None
+    try:
+        mapping = importer.parse_column_map(column_map, kind)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--map") from None
+    if zone_name is None:
+        return mapping, None
+    if kind == "leads":
+        raise click.BadParameter(
+            "leads have no times to read; it applies to `import events`.",
+            param_hint="--tz",
+        )
+    try:
+        return mapping, importer.find_zone(zone_name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--tz") from None
+
+
+def _shows_progress(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+class _ImportProgress:
+    """A bar of the bytes read (so it needs no first pass to count rows), with
+    the rows per second beside it; log lines are printed above it."""
+
+    def __init__(self, file: Path) -> None:
+        import time
+        from contextlib import ExitStack
+
+        from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        self._clock = time.monotonic
+        self._started = self._clock()
+        self._stack = ExitStack()
+        self._stack.enter_context(logging_redirect_tqdm())
+        self._bar = self._stack.enter_context(
+            tqdm(
+                total=file.stat().st_size,
+                desc=file.name,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        )
+
+    def __call__(self, bytes_read: int, rows: int) -> None:
+        elapsed = max(self._clock() - self._started, 1e-6)
+        self._bar.set_postfix_str(
+            f"{rows:,} rows, {rows / elapsed:,.0f} rows/s", refresh=False
+        )
+        self._bar.update(bytes_read - self._bar.n)
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 @main.command()
@@ -234,16 +356,145 @@ def _print_import(result) -> None:
     updated = f"{result.updated} updated, " if result.kind == "leads" else ""
     click.echo(
         f"{result.kind}: {result.imported} imported, {updated}"
-        f"{result.duplicates} already present, {len(result.errors)} rejected"
+        f"{result.duplicates} already present, {result.rejected} rejected"
     )
-    for error in result.errors:
+    for error in result.errors[:PRINTED_ERRORS]:
         click.echo(f"  line {error.line}: {error.reason}", err=True)
+    if result.rejected > PRINTED_ERRORS:
+        click.echo(f"  ... and {result.rejected - PRINTED_ERRORS:,} more", err=True)
+    if result.rejected_path:
+        click.echo(f"rejected rows, with their line and reason: {result.rejected_path}")
     for name, count in sorted(result.unmapped.items()):
         click.echo(
             f"  note: event {name!r} ×{count} is not mapped in [engagement.signals]; "
             "it counts 0 until it is",
             err=True,
         )
+
+
+# How a merge or a forget counts the rows of each table: one, several.
+_ROW_NAMES = {
+    "leads": ("lead", "leads"),
+    "events": ("event", "events"),
+    "identities": ("identity", "identities"),
+    "moments": ("moment", "moments"),
+    "mqls": ("MQL", "MQLs"),
+    "answers": ("answer", "answers"),
+    "interviews": ("interview", "interviews"),
+    "decisions": ("decision", "decisions"),
+    "handoffs": ("handoff", "handoffs"),
+}
+
+
+@main.command()
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking first.")
+@click.pass_context
+def forget(ctx: click.Context, email: str, yes: bool) -> None:
+    """Erase a person's lead and everything stored about them."""
+    from bot.db import session_scope
+    from bot.domain import identity
+
+    engine = _identity_engine(ctx)
+    try:
+        with session_scope(engine) as session:
+            lead = identity.find_person(email, session=session)
+            named = f"lead {lead.id} ({lead.display_name})"
+        if not yes:
+            click.confirm(
+                f"Erase {named} and everything stored about them? This cannot be "
+                "undone",
+                abort=True,
+            )
+        with session_scope(engine) as session:
+            report = identity.forget_person(email, session=session)
+    except identity.EmailError as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from None
+    except identity.IdentityError as error:
+        raise click.ClickException(str(error)) from None
+
+    click.echo(f"Forgot {named}: removed {_counted(report.removed)}.")
+    _print_slack_messages(report.slack_messages)
+
+
+@main.command()
+@click.argument("keep")
+@click.argument("other")
+@click.pass_context
+def merge(ctx: click.Context, keep: str, other: str) -> None:
+    """Merge lead OTHER into lead KEEP (emails or lead IDs): one person, one lead."""
+    from bot.db import session_scope, utcnow
+    from bot.domain import identity
+
+    engine = _identity_engine(ctx)
+    try:
+        with session_scope(engine) as session:
+            keep_lead = _find_lead(keep, "KEEP", session=session)
+            other_id = _find_lead(other, "OTHER", session=session).id
+            report = identity.merge_leads(
+                keep_lead.id, other_id, session=session, now=utcnow()
+            )
+            named = f"lead {keep_lead.id} ({keep_lead.display_name})"
+    except identity.IdentityError as error:
+        raise click.ClickException(str(error)) from None
+
+    click.echo(f"Merged lead {other_id} into {named}; lead {other_id} is deleted.")
+    click.echo(f"  moved: {_counted(report.moved) or 'nothing'}")
+    if report.filled:
+        click.echo(f"  filled from lead {other_id}: {', '.join(report.filled)}")
+    if report.differing:
+        click.echo(
+            f"  kept lead {report.keep_id}'s own value, unlike lead {other_id}'s: "
+            f"{', '.join(report.differing)}"
+        )
+    if report.email_alias:
+        click.echo(f"  {report.email_alias} now finds lead {report.keep_id}")
+    if report.closed_mql_id:
+        click.echo(
+            f"  both leads had an open MQL: closed MQL {report.closed_mql_id}, "
+            "the one less far along"
+        )
+    _print_slack_messages(report.slack_messages)
+
+
+def _identity_engine(ctx: click.Context):
+    from bot.db import make_engine
+
+    settings: Settings = ctx.obj
+    _upgrade(settings)
+    return make_engine(settings.database_url)
+
+
+def _find_lead(reference: str, argument: str, *, session):
+    from bot.domain import identity
+
+    try:
+        return identity.find_lead(reference, session=session)
+    except identity.EmailError as error:
+        raise click.BadParameter(
+            f"{error} (or give a lead ID)", param_hint=argument
+        ) from None
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(
+        f"{counts[table]} {names[counts[table] != 1]}"
+        for table, names in _ROW_NAMES.items()
+        if counts.get(table)
+    )
+
+
+def _print_slack_messages(messages) -> None:
+    if not messages:
+        return
+    click.echo(
+        "Slack messages about this lead, to delete by hand (Qualify deletes none):"
+    )
+    for message in messages:
+        where = f"channel {message.channel_id}, ts {message.ts}"
+        if message.permalink:
+            where = f"{message.permalink} ({where})"
+        click.echo(f"  {message.what}: {where}")
 
 
 if __name__ == "__main__":

@@ -135,3 +135,75 @@ def test_only_bot_llm_imports_openai():
     ]
 
     assert importers == ["bot/llm.py"]
+
+
+LOG_LEVELS_SHOWN = {"info", "warning", "error", "exception", "critical", "log"}
+PERSONAL_WORDS = ("email", "properties", "traits")
+
+
+def personal_log_arguments(source: str) -> list[str]:
+    """Names in the arguments of INFO-and-above log calls that hold personal data.
+
+    An address wrapped in mask_email() is fine; a traceback is not looked at.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        function = node.func if isinstance(node, ast.Call) else None
+        if not (
+            isinstance(function, ast.Attribute)
+            and function.attr in LOG_LEVELS_SHOWN
+            and getattr(function.value, "id", None) in {"logger", "logging"}
+        ):
+            continue
+        arguments = [*node.args[1:], *(k.value for k in node.keywords)]
+        found += [
+            name
+            for argument in arguments
+            for name in _unmasked_names(argument)
+            if any(word in name.lower() for word in PERSONAL_WORDS)
+        ]
+    return found
+
+
+def _unmasked_names(node: ast.AST):
+    function = node.func if isinstance(node, ast.Call) else None
+    if getattr(function, "id", None) == "mask_email" or (
+        getattr(function, "attr", None) == "mask_email"
+    ):
+        return
+    if isinstance(node, ast.Name):
+        yield node.id
+    elif isinstance(node, ast.Attribute):
+        yield node.attr
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        yield str(node.slice.value)
+    for child in ast.iter_child_nodes(node):
+        yield from _unmasked_names(child)
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ('logger.info("lead email=%s", lead.email)\n', ["email"]),
+        ('logger.warning("bad row %s", row_email)\n', ["row_email"]),
+        ('logging.error("event %s", event["properties"])\n', ["properties"]),
+        ('logger.info("event %s", event.properties)\n', ["properties"]),
+        ('logger.info("profile %s", traits)\n', ["traits"]),
+        ('logger.info("lead email=%s", mask_email(lead.email))\n', []),
+        ('logger.info("lead email=%s", identity.mask_email(email))\n', []),
+        ('logger.debug("lead email=%s", lead.email)\n', []),
+        ('logger.info("lead lead_id=%s", lead.id)\n', []),
+    ],
+)
+def test_log_check_catches_personal_data_above_debug(source, found):
+    assert personal_log_arguments(source) == found
+
+
+def test_no_log_line_above_debug_holds_a_full_email_or_event_properties():
+    offenders = {
+        relative(path): names
+        for path in sorted(BOT.rglob("*.py"))
+        if (names := personal_log_arguments(path.read_text(encoding="utf-8")))
+    }
+
+    assert offenders == {}

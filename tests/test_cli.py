@@ -95,6 +95,179 @@ def test_import_reports_bad_rows_by_line_and_keeps_the_good_ones(run, tmp_path):
     )
 
 
+EXPORTS = ROOT / "tests" / "fixtures" / "exports"
+LEADS_CSV = (
+    "email,name,title,company,domain,industry,employees,country\n"
+    "ana@acme.com,Ana,,Acme,acme.com,,,\n"
+    "bo@globex.io,Bo,,Globex,globex.io,,,\n"
+)
+
+
+def copy_export(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes((EXPORTS / name).read_bytes())
+    return path
+
+
+def stored_events(tmp_path):
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from bot.db import make_engine
+    from bot.models import Event
+
+    engine = make_engine(f"sqlite:///{tmp_path}/cli.db")
+    with Session(engine) as session:
+        events = session.scalars(select(Event).order_by(Event.occurred_at)).all()
+    engine.dispose()
+    return list(events)
+
+
+def test_import_with_the_hubspot_preset_names_the_file_of_rejected_rows(run, tmp_path):
+    path = copy_export(tmp_path, "hubspot_contacts.csv")
+
+    result = run("import", "leads", str(path), "--preset", "hubspot")
+
+    rejected = tmp_path / "hubspot_contacts.rejected.csv"
+    assert result.exit_code == 1
+    assert "leads: 2 imported, 1 updated, 0 already present, 3 rejected" in (
+        result.output
+    )
+    assert f"rejected rows, with their line and reason: {rejected}" in result.output
+    assert rejected.read_text().startswith("line,reason,Record ID,First Name,")
+
+
+def test_import_events_reads_any_columns_named_with_map_in_the_tz_given(run, tmp_path):
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    path = tmp_path / "events.csv"
+    path.write_text("Who,What,When\nana@acme.com,Demo Request,2024-05-01 09:00\n")
+
+    result = run(
+        "import",
+        "events",
+        str(path),
+        "--map",
+        "Who=email",
+        "--map",
+        "What=event",
+        "--map",
+        "When=occurred_at",
+        "--tz",
+        "Europe/Berlin",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "events: 1 imported, 0 already present, 0 rejected" in result.output
+    event = stored_events(tmp_path)[0]
+    assert (event.name, event.occurred_at.isoformat()) == (
+        "demo_request",
+        "2024-05-01T07:00:00+00:00",
+    )
+
+
+def test_import_events_without_tz_rejects_local_times_and_says_to_pass_it(
+    run, tmp_path
+):
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    path = copy_export(tmp_path, "hubspot_activities.csv")
+
+    result = run("import", "events", str(path), "--preset", "hubspot")
+
+    assert result.exit_code == 1
+    assert "events: 0 imported, 0 already present, 7 rejected" in result.output
+    assert (
+        "line 2: Activity date '2024-05-01 14:30' has no time zone; pass --tz with "
+        "the zone the file was written in (like --tz Europe/Berlin)"
+    ) in result.output
+
+
+def test_import_with_an_unknown_time_zone_is_refused_naming_the_option(run, tmp_path):
+    path = copy_export(tmp_path, "hubspot_activities.csv")
+
+    result = run("import", "events", str(path), "--tz", "Mars/Olympus_Mons")
+
+    assert result.exit_code == 2
+    assert "Invalid value for --tz: 'Mars/Olympus_Mons' is not a time zone" in (
+        result.output
+    )
+
+
+def test_import_with_a_map_to_an_unknown_field_is_refused_naming_the_fields(
+    run, tmp_path
+):
+    path = copy_export(tmp_path, "generic_events.csv")
+
+    result = run("import", "events", str(path), "--map", "campaign=utm")
+
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for --map: 'campaign=utm': 'utm' is not a field of events; "
+        "choose from email, event, occurred_at, event_id."
+    ) in result.output
+
+
+def test_importing_the_same_export_twice_adds_nothing_the_second_time(run, tmp_path):
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    path = copy_export(tmp_path, "hubspot_activities.csv")
+    args = ("import", "events", str(path), "--preset", "hubspot", "--tz", "UTC")
+    first = run(*args)
+
+    second = run(*args)
+
+    assert "events: 3 imported, 1 already present, 3 rejected" in first.output
+    assert "events: 0 imported, 4 already present, 3 rejected" in second.output
+    assert len(stored_events(tmp_path)) == 3
+
+
+def test_a_fixed_file_imports_cleanly_and_its_rejected_file_goes(run, tmp_path):
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    path = tmp_path / "events.csv"
+    good = "ana@acme.com,demo_request,2024-05-01T10:00:00Z\n"
+    path.write_text("email,event,occurred_at\n" + good + "bo@globex.io,,now\n")
+    run("import", "events", str(path))
+    path.write_text(
+        "email,event,occurred_at\n" + good + "bo@globex.io,demo,2024-05-02T10:00Z\n"
+    )
+
+    result = run("import", "events", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "events: 1 imported, 1 already present, 0 rejected" in result.output
+    assert not (tmp_path / "events.rejected.csv").exists()
+
+
+def test_import_shows_a_progress_bar_with_rows_per_second_only_when_asked(
+    run, tmp_path
+):
+    path = tmp_path / "leads.csv"
+    path.write_text(LEADS_CSV)
+
+    shown = run("import", "leads", str(path), "--progress")
+    hidden = run("import", "leads", str(path), "--no-progress")
+    default = run("import", "leads", str(path))
+
+    assert "2 rows, " in shown.output and " rows/s" in shown.output
+    assert "rows/s" not in hidden.output
+    assert "rows/s" not in default.output
+
+
+def test_an_import_stopped_mid_file_prints_what_it_stored_and_why(run, tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(LEADS_CSV.encode() + "zoë@x.example,Zoë,,,,,,\n".encode("cp1252"))
+
+    result = run("import", "leads", str(path))
+
+    assert result.exit_code == 1
+    assert "leads: 2 imported, 0 updated, 0 already present, 0 rejected" in (
+        result.output
+    )
+    assert "Error: leads.csv: line 4 is not UTF-8 text;" in result.output
+
+
 def test_demo_runs_the_interview_to_a_decision_without_slack_or_keys(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
 

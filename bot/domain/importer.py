@@ -1,24 +1,25 @@
-"""Importing leads and their engagement events from CSV files.
+"""Importing leads and their engagement events from CSV exports.
 
-A file is read and checked as a whole first (encoding, CSV syntax, header),
-so a whole-file problem stops the import before anything is written. Rows
-are then validated one by one and written in batches; a bad row is reported
-with its line number and never costs the good rows around it.
+A file is streamed (see `bot.domain.exports`): its header is matched to our
+fields first, so a wrong header stops the import before anything is written.
+Rows are then validated one by one and written in batches, one transaction
+each; a bad row is reported with its line number, and written with the
+reason to `<name>.rejected.csv` beside the file, and never costs the good
+rows around it. Importing a file again adds nothing it already added.
 """
 
-import csv
 import hashlib
-import io
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from dateutil.parser import isoparse
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -27,44 +28,47 @@ from sqlmodel import Session
 
 from bot.config import USER_ID, Config, normalise_event_name
 from bot.db import session_scope, utcnow
+from bot.domain.exports import (
+    Export,
+    FileProblem,
+    ImportFileError,
+    Layout,
+    Record,
+    RejectedFile,
+    RowRejected,
+    TimeReader,
+    find_preset,
+    find_zone,
+    open_export,
+    parse_column_map,
+)
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.models import Event, Lead
 
+__all__ = [
+    "ImportFileError",
+    "ImportResult",
+    "RowError",
+    "event_dedupe_key",
+    "find_preset",
+    "find_zone",
+    "import_events",
+    "import_leads",
+    "parse_column_map",
+    "source_event_dedupe_key",
+]
+
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-MAX_FIELD = 10_000
-UNCLOSED_QUOTE = (
-    "line {line}: a value runs over {limit:,} characters, which almost always "
-    'means a quote (") opened there is never closed; fix the quoting and import '
-    "again (nothing was imported)."
-)
-SPANS_LINES = (
-    'a value runs over {lines} lines, which usually means a quote (") opened on '
-    "this line is never closed; the lines it swallowed were not imported either"
-)
-OTHER_SEPARATOR = (
-    " The header looks split by another character: save as comma-separated CSV."
-)
+# Rows (with rejections) per transaction: each commit costs a disk flush.
+BATCH_SIZE = 2000
+# The rejected file holds every rejection; the result keeps the first ones.
+MAX_REPORTED_ERRORS = 1000
 MAX_EVENT_NAME = 200
 LONG_EVENT = "event name is over {} characters; is the event column the right one?"
 REFUSED = "the database refused a value in this row: {}"
-NUL_BYTE = "the row contains a NUL byte (\\x00); remove it and import the row again"
-LEAD_COLUMNS = (
-    "email",
-    "name",
-    "title",
-    "company",
-    "domain",
-    "industry",
-    "employees",
-    "country",
-)
-# Optional: the Slack user ID of the lead's owner; an AE owner gets its SQLs.
-OWNER_COLUMN = "owner_user_id"
-BAD_OWNER = "owner_user_id {!r} is not a Slack user ID like U0123ABCD"
 LEAD_TEXT_FIELDS = ("name", "title", "company", "industry", "country")
-EVENT_COLUMNS = ("email", "event", "occurred_at")
+BAD_OWNER = "{} {!r} is not a Slack user ID like U0123ABCD"
 # The width of leads.email and the largest value PostgreSQL's INTEGER holds:
 # longer or larger values would fail the whole batch at the database instead
 # of failing their own row here. (DOMAIN caps a domain at its column's 253.)
@@ -73,31 +77,16 @@ MAX_EMPLOYEES = 2**31 - 1
 EMPLOYEES = re.compile(r"\d+|\d{1,3}(,\d{3})+")
 
 NEEDS_EMAIL_OR_COMPANY = "needs an email, or a company and a domain"
-BAD_EMAIL = "email is not an address like ana@acme.com"
-LONG_EMAIL = f"email is longer than {MAX_EMAIL} characters"
-BAD_DOMAIN = "domain {!r} is not a domain like acme.com"
-BAD_EMPLOYEES = "employees must be a number of people like 1200 or 1,200, not {!r}"
-BIG_EMPLOYEES = f"employees must be at most {MAX_EMPLOYEES:,}, not {{!r}}"
-TOO_MANY_VALUES = (
-    "has {} values but the header names {} columns (is a comma in a value "
-    "missing its quotes?)"
-)
-NO_EMAIL = "email is empty"
-NO_EVENT = "event is empty"
-NO_TIME = "occurred_at is empty"
+BAD_EMAIL = "{} is not an address like ana@acme.com"
+LONG_EMAIL = f"{{}} is longer than {MAX_EMAIL} characters"
+BAD_DOMAIN = "{} {!r} is not a domain like acme.com"
+BAD_EMPLOYEES = "{} must be a number of people like 1200 or 1,200, not {!r}"
+BIG_EMPLOYEES = f"{{}} must be at most {MAX_EMPLOYEES:,}, not {{!r}}"
+EMPTY = "{} is empty"
 NO_LEAD = "no lead with this email; import it with `import leads` first"
-NAIVE_TIME = (
-    "occurred_at {!r} has no time zone; add Z or an offset like +02:00 "
-    "(the importer does not guess one)"
-)
-BAD_TIME = (
-    "occurred_at {!r} is not an ISO 8601 time (write it like 2024-05-01T14:30:00Z)"
-)
 CONFLICT = "another import wrote this row at the same moment; import the file again"
 
-
-class ImportFileError(Exception):
-    """The file cannot be imported at all; nothing was written."""
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -113,35 +102,26 @@ class ImportResult:
     `updated` counts rows that matched a stored lead; `duplicates` counts
     events already stored or repeated in the file; `unmapped` counts, by
     normalised name, the valid event rows no signal maps (they score 0).
+    `rejected` counts every rejected row, `errors` holds the first
+    MAX_REPORTED_ERRORS of them and `rejected_path` the file holding all.
+    `lead_ids` are the leads whose events were stored by this import.
     """
 
     kind: str
     imported: int = 0
     updated: int = 0
     duplicates: int = 0
+    rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
     unmapped: dict[str, int] = field(default_factory=dict)
+    lead_ids: set[int] = field(default_factory=set)
+    rejected_path: Path | None = None
 
 
-@dataclass(frozen=True)
-class _Record:
-    """One CSV record: the line it starts on and its values by column."""
-
-    line: int
-    values: dict[str, str]
-    extras: dict[str, str]
-    problem: str | None = None
-
-
-class _RowRejected(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _LeadRow:
     line: int
+    fields: list[str]
     email: str | None
     domain: str
     # Taken from the email because the file gave none; it fills a stored
@@ -159,12 +139,14 @@ class _LeadRow:
         return ("company", self.domain, self.texts["company"].casefold())
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _EventRow:
     line: int
+    fields: list[str]
     email: str
     name: str
     occurred_at: datetime
+    dedupe_key: str
     properties: dict[str, str]
 
 
@@ -177,6 +159,7 @@ class _Tally:
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
     unmapped: Counter = field(default_factory=Counter)
+    lead_ids: set[int] = field(default_factory=set)
 
     def add(self, other: "_Tally") -> None:
         self.imported += other.imported
@@ -184,288 +167,329 @@ class _Tally:
         self.duplicates += other.duplicates
         self.errors += other.errors
         self.unmapped += other.unmapped
-
-    def result(self, kind: str) -> ImportResult:
-        return ImportResult(
-            kind=kind,
-            imported=self.imported,
-            updated=self.updated,
-            duplicates=self.duplicates,
-            errors=sorted(self.errors, key=lambda error: error.line),
-            unmapped=dict(self.unmapped),
-        )
+        self.lead_ids |= other.lead_ids
 
 
 def import_leads(
-    path: Path, *, engine: Engine, now: datetime | None = None
+    path: Path,
+    *,
+    engine: Engine,
+    now: datetime | None = None,
+    preset: str = "generic",
+    mapping: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Create or update leads from a CSV file, matched by email."""
     now = now or utcnow()
-    records = _read_records(path, LEAD_COLUMNS)
-    rows, tally = _parse_all(records, _parse_lead)
 
     def write(batch: Sequence[_LeadRow], session: Session) -> _Tally:
         return _write_leads(batch, session=session, now=now)
 
-    tally.add(_write_all(rows, write, engine))
-    result = tally.result("leads")
-    _log_finished(result, path)
-    return result
+    def parse_with(export: Export) -> Callable[[Record], _LeadRow]:
+        return lambda record: _parse_lead(record, export.layout)
+
+    return _import(
+        path,
+        "leads",
+        preset,
+        mapping,
+        parse_with,
+        write,
+        engine=engine,
+        progress=progress,
+    )
 
 
-def import_events(path: Path, *, engine: Engine, config: Config) -> ImportResult:
-    """Add engagement events of stored leads; rows already stored are skipped."""
-    records = _read_records(path, EVENT_COLUMNS)
-    rows, tally = _parse_all(records, _parse_event)
+def import_events(
+    path: Path,
+    *,
+    engine: Engine,
+    config: Config,
+    preset: str = "generic",
+    mapping: Mapping[str, str] | None = None,
+    zone: ZoneInfo | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Add engagement events of stored leads; rows already stored are skipped.
 
-    def write(batch: Sequence[_EventRow], session: Session) -> _Tally:
-        return _write_events(batch, session=session, config=config)
+    A time without an offset is read in `zone`; with no zone it is rejected.
+    """
+    found = find_preset(preset, "events")
+    writer = _EventWriter(config, found.source)
 
-    tally.add(_write_all(rows, write, engine))
-    result = tally.result("events")
-    _log_finished(result, path)
-    return result
+    def parse_with(export: Export) -> Callable[[Record], _EventRow]:
+        layout = export.layout
+        read_time = TimeReader(found, zone, layout.label("occurred_at"))
+        return lambda record: _parse_event(record, layout, read_time, found.source)
+
+    return _import(
+        path,
+        "events",
+        preset,
+        mapping,
+        parse_with,
+        writer.write,
+        engine=engine,
+        progress=progress,
+    )
 
 
 def event_dedupe_key(email: str, name: str, occurred_at: datetime) -> str:
     """The key that makes one event of one lead at one moment stored once."""
-    moment = occurred_at.astimezone(UTC).isoformat()
-    identity = "\n".join((email, normalise_event_name(name), moment))
-    return hashlib.sha256(identity.encode()).hexdigest()
-
-
-def _read_records(path: Path, columns: Sequence[str]) -> list[_Record]:
-    text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = _read_header(reader, path, columns)
-        return list(_iter_records(reader, header))
-    except csv.Error as error:
-        raise ImportFileError(
-            f"{path.name}: line {reader.line_num} is not valid CSV ({error})."
-        ) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            f"{path.name} is not UTF-8 text; if it is a spreadsheet, save it as "
-            "CSV (UTF-8) and import that."
-        ) from None
-    except OSError as error:
-        raise ImportFileError(f"{path}: cannot be read ({error.strerror}).") from None
-
-
-def _read_header(
-    reader: Iterator[list[str]], path: Path, columns: Sequence[str]
-) -> list[tuple[str, bool]]:
-    fields = next((fields for fields in reader if _has_values(fields)), None)
-    if fields is None:
-        raise ImportFileError(
-            f"{path.name} is empty; its first line must be the header "
-            f"{','.join(columns)}."
-        )
-
-    header = [_column_name(name, columns) for name in fields]
-    repeated = sorted({name for name in header if name and header.count(name) > 1})
-    if repeated:
-        raise ImportFileError(
-            f"{path.name}: the header names {', '.join(repeated)} more than once."
-        )
-    missing = [column for column in columns if column not in header]
-    if missing:
-        hint = ""
-        if len(fields) == 1 and any(mark in fields[0] for mark in ";\t|"):
-            hint = OTHER_SEPARATOR
-        raise ImportFileError(
-            f"{path.name} is missing the column(s) {', '.join(missing)}; its "
-            f"header must name {','.join(columns)} (more columns are kept too).{hint}"
-        )
-    return [(name, name in columns) for name in header]
-
-
-def _column_name(name: str, columns: Sequence[str]) -> str:
-    name = name.strip()
-    return name.lower() if name.lower() in columns else name
-
-
-def _iter_records(
-    reader: Iterator[list[str]], header: list[tuple[str, bool]]
-) -> Iterator[_Record]:
-    # line_num is the line a record ends on; a quoted value may span several.
-    last_line = reader.line_num
-    for fields in reader:
-        line, last_line = last_line + 1, reader.line_num
-        if not _has_values(fields):
-            continue
-        values, extras = {}, {}
-        for (name, is_known), value in zip(header, fields, strict=False):
-            if is_known:
-                values[name] = value.strip()
-            elif name and value.strip():
-                extras[name] = value.strip()
-        for name, is_known in header[len(fields) :]:
-            if is_known:
-                values[name] = ""
-        if any(len(value) > MAX_FIELD for value in fields):
-            # csv reads an unclosed quote as one value running on through the
-            # following lines, which would swallow them without a word.
-            raise ImportFileError(UNCLOSED_QUOTE.format(line=line, limit=MAX_FIELD))
-        problem = None
-        if _has_values(fields[len(header) :]):
-            problem = TOO_MANY_VALUES.format(len(fields), len(header))
-        elif any("\x00" in value for value in fields):
-            problem = NUL_BYTE
-        elif any("\n" in value for value in values.values()):
-            problem = SPANS_LINES.format(lines=reader.line_num - line + 1)
-        yield _Record(line, values, extras, problem)
-
-
-def _has_values(fields: Sequence[str]) -> bool:
-    return any(value.strip() for value in fields)
-
-
-def _parse_all(records: list[_Record], parse: Callable) -> tuple[list, _Tally]:
-    """The valid rows, and a tally holding the errors of the others."""
-    rows, tally = [], _Tally()
-    for record in records:
-        try:
-            if record.problem:
-                raise _RowRejected(record.problem)
-            rows.append(parse(record))
-        except _RowRejected as rejection:
-            tally.errors.append(RowError(record.line, rejection.reason))
-    return rows, tally
-
-
-def _parse_lead(record: _Record) -> _LeadRow:
-    values = record.values
-    email = _parse_email(values["email"])
-    domain = _parse_domain(values["domain"])
-    is_domain_derived = bool(email and not domain)
-    if is_domain_derived:
-        domain = email.rpartition("@")[2]
-    if not email and not (values["company"] and domain):
-        raise _RowRejected(NEEDS_EMAIL_OR_COMPANY)
-
-    return _LeadRow(
-        line=record.line,
-        email=email,
-        domain=domain,
-        is_domain_derived=is_domain_derived,
-        texts={name: values[name] for name in LEAD_TEXT_FIELDS},
-        employees=_parse_employees(values["employees"]),
-        attributes={k: v for k, v in record.extras.items() if k != OWNER_COLUMN},
-        owner_user_id=_parse_owner(record.extras.get(OWNER_COLUMN, "")),
+    return _content_key(
+        email.strip().lower(),
+        normalise_event_name(name),
+        occurred_at.astimezone(UTC),
     )
 
 
-def _parse_owner(value: str) -> str | None:
+def source_event_dedupe_key(source: str, event_id: str) -> str:
+    """The key of an event its source tool gave an ID, stored once per ID."""
+    return hashlib.sha256(f"{source}:{event_id}".encode()).hexdigest()
+
+
+def _content_key(email: str, name: str, moment: datetime) -> str:
+    identity = "\n".join((email, name, moment.isoformat()))
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _import(
+    path: Path,
+    kind: str,
+    preset_name: str,
+    mapping: Mapping[str, str] | None,
+    parse_with: Callable[[Export], Callable[[Record], Any]],
+    write: Callable,
+    *,
+    engine: Engine,
+    progress: Progress | None,
+) -> ImportResult:
+    """Stream the file's records through a parser made for its header (by
+    `parse_with`) into batches that `write` stores."""
+    preset = find_preset(preset_name, kind)
+    with open_export(path, kind, preset, mapping or {}) as export:
+        rejected = RejectedFile(path, export.layout.header)
+        batches = _Batches(write, engine, rejected)
+        try:
+            _read_all(export, parse_with(export), batches, progress)
+        except FileProblem as problem:
+            batches.flush()
+            result = batches.result(kind)
+            _log_finished(result, path, stopped_at=problem.line)
+            raise ImportFileError(problem.message(path.name), result) from None
+        finally:
+            rejected.close()
+    result = batches.result(kind)
+    _log_finished(result, path)
+    return result
+
+
+def _read_all(
+    export: Export,
+    parse: Callable[[Record], Any],
+    batches: "_Batches",
+    progress: Progress | None,
+) -> None:
+    for record in export.records():
+        try:
+            if record.problem:
+                raise RowRejected(record.problem)
+            batches.add(parse(record))
+        except RowRejected as rejection:
+            batches.reject(record, rejection.reason)
+        if batches.is_full():
+            batches.flush()
+            if progress:
+                progress(export.bytes_read, export.rows_read)
+    batches.flush()
+    if progress:
+        progress(export.bytes_read, export.rows_read)
+
+
+class _Batches:
+    """Rows waiting to be written, and the rejections of the same lines."""
+
+    def __init__(self, write: Callable, engine: Engine, rejected: RejectedFile):
+        self._write = write
+        self._engine = engine
+        self._rejected = rejected
+        self._rows: list = []
+        self._rejections: list[tuple[int, str, list[str]]] = []
+        self._total = _Tally()
+
+    def add(self, row) -> None:
+        self._rows.append(row)
+
+    def reject(self, record: Record, reason: str) -> None:
+        self._rejections.append((record.line, reason, record.fields))
+
+    def is_full(self) -> bool:
+        return len(self._rows) + len(self._rejections) >= BATCH_SIZE
+
+    def flush(self) -> None:
+        rows, rejections = self._rows, self._rejections
+        self._rows, self._rejections = [], []
+        tally = _write_batch(rows, self._write, self._engine) if rows else _Tally()
+        fields = {row.line: row.fields for row in rows}
+        rejections += [(e.line, e.reason, fields[e.line]) for e in tally.errors]
+
+        tally.errors = []
+        room = MAX_REPORTED_ERRORS - len(self._total.errors)
+        for line, reason, values in sorted(rejections, key=lambda r: r[0]):
+            self._rejected.write(line, reason, values)
+            if len(tally.errors) < room:
+                tally.errors.append(RowError(line, reason))
+        self._total.add(tally)
+
+    def result(self, kind: str) -> ImportResult:
+        total, rejected = self._total, self._rejected
+        return ImportResult(
+            kind=kind,
+            imported=total.imported,
+            updated=total.updated,
+            duplicates=total.duplicates,
+            rejected=rejected.count,
+            errors=total.errors,
+            unmapped=dict(total.unmapped),
+            lead_ids=total.lead_ids,
+            rejected_path=rejected.path if rejected.count else None,
+        )
+
+
+def _write_batch(rows: list, write: Callable, engine: Engine) -> _Tally:
+    """Write one batch in one transaction, or row by row if it is refused."""
+    try:
+        with session_scope(engine) as session:
+            return write(rows, session)
+    except (IntegrityError, DataError) as error:
+        # Another writer stored a conflicting row after our lookups, or
+        # the database refused a value our checks let through.
+        logger.warning(
+            "import batch refused; retrying row by row error=%s",
+            type(error.orig).__name__,
+        )
+        return _write_one_by_one(rows, write, engine)
+
+
+def _write_one_by_one(batch: Sequence, write: Callable, engine: Engine) -> _Tally:
+    """Each row under its own savepoint, so a refused row costs only itself.
+
+    One transaction for the lot: a commit per row would cost a disk flush
+    per row, which at this batch size takes longer than the import.
+    """
+    total = _Tally()
+    with session_scope(engine) as session:
+        for row in batch:
+            try:
+                with session.begin_nested():
+                    tally = write([row], session)
+            except IntegrityError:
+                tally = _Tally(errors=[RowError(row.line, CONFLICT)])
+            except DataError as error:
+                reason = REFUSED.format(str(error.orig).splitlines()[0])
+                tally = _Tally(errors=[RowError(row.line, reason)])
+            total.add(tally)
+    return total
+
+
+def _parse_lead(record: Record, layout: Layout) -> _LeadRow:
+    values = record.values
+    email = _parse_email(values.get("email", ""), layout.label("email"))
+    domain = _parse_domain(values.get("domain", ""), layout.label("domain"))
+    is_domain_derived = bool(email and not domain)
+    if is_domain_derived:
+        domain = email.rpartition("@")[2]
+    texts = {name: values.get(name, "") for name in LEAD_TEXT_FIELDS}
+    texts["name"] = texts["name"] or _full_name(values)
+    if not email and not (texts["company"] and domain):
+        raise RowRejected(NEEDS_EMAIL_OR_COMPANY)
+
+    return _LeadRow(
+        line=record.line,
+        fields=record.fields,
+        email=email,
+        domain=domain,
+        is_domain_derived=is_domain_derived,
+        texts=texts,
+        employees=_parse_employees(
+            values.get("employees", ""), layout.label("employees")
+        ),
+        attributes=record.extras,
+        owner_user_id=_parse_owner(
+            values.get("owner_user_id", ""), layout.label("owner_user_id")
+        ),
+    )
+
+
+def _full_name(values: dict[str, str]) -> str:
+    parts = (values.get("first_name", ""), values.get("last_name", ""))
+    return " ".join(part for part in parts if part)
+
+
+def _parse_owner(value: str, label: str) -> str | None:
     if not value:
         return None
     if not USER_ID.match(value):
-        raise _RowRejected(BAD_OWNER.format(value))
+        raise RowRejected(BAD_OWNER.format(label, value))
     return value
 
 
-def _parse_email(value: str) -> str | None:
+def _parse_email(value: str, label: str) -> str | None:
     email = value.lower()
     if not email:
         return None
     local, at, domain = email.rpartition("@")
     if not (local and at) or re.search(r"\s", local) or not DOMAIN.match(domain):
-        raise _RowRejected(BAD_EMAIL)
+        raise RowRejected(BAD_EMAIL.format(label))
     if len(email) > MAX_EMAIL:
-        raise _RowRejected(LONG_EMAIL)
+        raise RowRejected(LONG_EMAIL.format(label))
     return email
 
 
-def _parse_domain(value: str) -> str:
+def _parse_domain(value: str, label: str) -> str:
     # The same form an SDR's typed domain is stored in, so both find a lead.
     domain = normalise_domain(value)
     if domain and not DOMAIN.match(domain):
-        raise _RowRejected(BAD_DOMAIN.format(value))
+        raise RowRejected(BAD_DOMAIN.format(label, value))
     return domain
 
 
-def _parse_employees(value: str) -> int | None:
+def _parse_employees(value: str, label: str) -> int | None:
     if not value:
         return None
     if not EMPLOYEES.fullmatch(value):
-        raise _RowRejected(BAD_EMPLOYEES.format(value))
+        raise RowRejected(BAD_EMPLOYEES.format(label, value))
     employees = int(value.replace(",", ""))
     if employees > MAX_EMPLOYEES:
-        raise _RowRejected(BIG_EMPLOYEES.format(value))
+        raise RowRejected(BIG_EMPLOYEES.format(label, value))
     return employees
 
 
-def _parse_event(record: _Record) -> _EventRow:
+def _parse_event(
+    record: Record, layout: Layout, read_time: TimeReader, source: str
+) -> _EventRow:
     values = record.values
-    for column, reason in (
-        ("email", NO_EMAIL),
-        ("event", NO_EVENT),
-        ("occurred_at", NO_TIME),
-    ):
-        if not values[column]:
-            raise _RowRejected(reason)
-    if len(values["event"]) > MAX_EVENT_NAME:
-        raise _RowRejected(LONG_EVENT.format(MAX_EVENT_NAME))
+    email, event, when = values["email"], values["event"], values["occurred_at"]
+    if not (email and event and when):
+        empty = "email" if not email else "event" if not event else "occurred_at"
+        raise RowRejected(EMPTY.format(layout.label(empty)))
+    if len(event) > MAX_EVENT_NAME:
+        raise RowRejected(LONG_EVENT.format(MAX_EVENT_NAME))
 
+    email, name, occurred_at = email.lower(), _event_name(event), read_time(when)
+    event_id = values.get("event_id")
+    if event_id:
+        dedupe_key = source_event_dedupe_key(source, event_id)
+    else:
+        dedupe_key = _content_key(email, name, occurred_at)
     return _EventRow(
-        line=record.line,
-        email=values["email"].lower(),
-        name=normalise_event_name(values["event"]),
-        occurred_at=_parse_time(values["occurred_at"]),
-        properties=record.extras,
+        record.line, record.fields, email, name, occurred_at, dedupe_key, record.extras
     )
 
 
-def _parse_time(value: str) -> datetime:
-    try:
-        moment = isoparse(value)
-        if moment.tzinfo is None:
-            raise _RowRejected(NAIVE_TIME.format(value))
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _RowRejected(BAD_TIME.format(value)) from None
-
-
-def _write_all(rows: list, write: Callable, engine: Engine) -> _Tally:
-    """Write in batches, one transaction each."""
-    total = _Tally()
-    for start in range(0, len(rows), BATCH_SIZE):
-        batch = rows[start : start + BATCH_SIZE]
-        try:
-            with session_scope(engine) as session:
-                tally = write(batch, session)
-        except (IntegrityError, DataError) as error:
-            # Another writer stored a conflicting row after our lookups, or
-            # the database refused a value our checks let through.
-            logger.warning(
-                "import batch refused; retrying row by row error=%s",
-                type(error.orig).__name__,
-            )
-            tally = _write_one_by_one(batch, write, engine)
-        total.add(tally)
-    return total
-
-
-def _write_one_by_one(batch: Sequence, write: Callable, engine: Engine) -> _Tally:
-    """Each row in its own transaction, so a conflict costs only its row."""
-    total = _Tally()
-    for row in batch:
-        try:
-            with session_scope(engine) as session:
-                tally = write([row], session)
-        except IntegrityError:
-            tally = _Tally(errors=[RowError(row.line, CONFLICT)])
-        except DataError as error:
-            reason = REFUSED.format(str(error.orig).splitlines()[0])
-            tally = _Tally(errors=[RowError(row.line, reason)])
-        total.add(tally)
-    return total
+# A file names few events many times; the bound keeps a file of unique names
+# from growing the cache without end.
+_event_name = lru_cache(maxsize=4096)(normalise_event_name)
 
 
 def _write_leads(
@@ -522,64 +546,93 @@ def _update_lead(lead: Lead, row: _LeadRow, now: datetime) -> None:
     lead.updated_at = now
 
 
-def _write_events(
-    rows: Sequence[_EventRow], *, session: Session, config: Config
-) -> _Tally:
-    tally = _Tally()
-    emails = {row.email for row in rows}
-    lead_ids = dict(
-        session.execute(select(Lead.email, Lead.id).where(Lead.email.in_(emails))).all()
-    )
+class _EventWriter:
+    """Writes batches of events, remembering lead IDs and signals it looked up.
 
-    values = []
-    for row in rows:
-        if row.email not in lead_ids:
-            tally.errors.append(RowError(row.line, NO_LEAD))
-            continue
-        values.append(_event_values(row, lead_ids[row.email]))
-        if config.engagement.signal_for(row.name) is None:
-            tally.unmapped[row.name] += 1
-    if not values:
+    The lead cache holds one entry per lead the file names, so it is bounded
+    by the number of leads, not of rows.
+    """
+
+    def __init__(self, config: Config, source: str) -> None:
+        self._engagement = config.engagement
+        self._source = source
+        self._lead_ids: dict[str, int] = {}
+        self._is_mapped: dict[str, bool] = {}
+
+    def write(self, rows: Sequence[_EventRow], session: Session) -> _Tally:
+        tally = _Tally()
+        lead_ids = self._find_lead_ids({row.email for row in rows}, session)
+
+        values = []
+        for row in rows:
+            lead_id = lead_ids.get(row.email)
+            if lead_id is None:
+                tally.errors.append(RowError(row.line, NO_LEAD))
+                continue
+            values.append(
+                {
+                    "lead_id": lead_id,
+                    "name": row.name,
+                    "occurred_at": row.occurred_at,
+                    "source": self._source,
+                    "dedupe_key": row.dedupe_key,
+                    "properties": row.properties,
+                }
+            )
+            if not self._is_signal(row.name):
+                tally.unmapped[row.name] += 1
+        if not values:
+            return tally
+
+        statement = _insert_events_ignoring_duplicates(session)
+        stored = session.execute(statement, values).all()
+        tally.imported = len(stored)
+        tally.duplicates = len(values) - len(stored)
+        tally.lead_ids = {lead_id for _, lead_id in stored}
         return tally
 
-    statement = _insert_events_ignoring_duplicates(session, values)
-    tally.imported = len(session.execute(statement).scalars().all())
-    tally.duplicates = len(values) - tally.imported
-    return tally
+    def _find_lead_ids(self, emails: set[str], session: Session) -> dict[str, int]:
+        missing = emails - self._lead_ids.keys()
+        if missing:
+            found = session.execute(
+                select(Lead.email, Lead.id).where(Lead.email.in_(missing))
+            )
+            self._lead_ids.update((email, id_) for email, id_ in found)
+        return self._lead_ids
+
+    def _is_signal(self, name: str) -> bool:
+        known = self._is_mapped.get(name)
+        if known is None:
+            known = self._is_mapped[name] = (
+                self._engagement.signal_for(name) is not None
+            )
+        return known
 
 
-def _event_values(row: _EventRow, lead_id: int) -> dict[str, Any]:
-    return {
-        "lead_id": lead_id,
-        "name": row.name,
-        "occurred_at": row.occurred_at,
-        "source": "csv",
-        "dedupe_key": event_dedupe_key(row.email, row.name, row.occurred_at),
-        "properties": row.properties,
-    }
-
-
-def _insert_events_ignoring_duplicates(session: Session, values: list[dict]):
-    """One INSERT of the batch that skips rows whose dedupe_key is stored."""
+def _insert_events_ignoring_duplicates(session: Session):
+    """An INSERT, run for many rows at once, that skips stored dedupe_keys."""
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    table = Event.__table__
     return (
-        insert(Event.__table__)
-        .values(values)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Event.__table__.c.id)
+        .returning(table.c.id, table.c.lead_id)
     )
 
 
-def _log_finished(result: ImportResult, path: Path) -> None:
+def _log_finished(
+    result: ImportResult, path: Path, stopped_at: int | None = None
+) -> None:
     logger.info(
-        "import finished kind=%s file=%s imported=%s updated=%s duplicates=%s "
+        "import %s kind=%s file=%s imported=%s updated=%s duplicates=%s "
         "errors=%s unmapped=%s",
+        "finished" if stopped_at is None else f"stopped line={stopped_at}",
         result.kind,
         path.name,
         result.imported,
         result.updated,
         result.duplicates,
-        len(result.errors),
+        result.rejected,
         sum(result.unmapped.values()),
     )

@@ -1,0 +1,167 @@
+"""How the exports teams actually have map onto our fields.
+
+A preset names, for each kind of import it reads, the columns a tool writes
+and the field each one fills, the fields a file must have a column for, and
+the date formats the tool writes besides ISO 8601. Column names are matched
+whatever their case and surrounding spaces; columns a preset does not name
+are kept as the lead's attributes or the event's properties.
+
+The HubSpot and Salesforce column names are the labels those tools write in
+English (US) accounts; their slash dates are read month first, as those
+accounts write them.
+"""
+
+from dataclasses import dataclass
+
+LEAD_FIELDS = (
+    "email",
+    "name",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "domain",
+    "industry",
+    "employees",
+    "country",
+    "owner_user_id",
+)
+EVENT_FIELDS = ("email", "event", "occurred_at", "event_id")
+FIELDS = {"leads": LEAD_FIELDS, "events": EVENT_FIELDS}
+
+# The dates HubSpot and Salesforce write for English (US) users, tried in
+# this order after ISO 8601 ("2024-05-01 14:30" is ISO 8601 already).
+US_TIME_FORMATS = (
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y, %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The columns one tool writes, by kind of import."""
+
+    name: str
+    # Stored as the events' source, and the namespace of their event IDs.
+    source: str
+    columns: dict[str, dict[str, str]]
+    required: dict[str, tuple[str, ...]]
+    time_formats: tuple[str, ...] = ()
+    # How a rejected time is told what it should look like.
+    time_hint: str = "an ISO 8601 time (write it like 2024-05-01T14:30:00Z)"
+    # A row whose one value starts so begins the footer the tool writes
+    # under the data; from there on, rows of one value are skipped.
+    footer_marks: tuple[str, ...] = ()
+
+
+GENERIC = Preset(
+    name="generic",
+    source="csv",
+    columns={
+        "leads": {
+            name: name
+            for name in (
+                "email",
+                "name",
+                "title",
+                "company",
+                "domain",
+                "industry",
+                "employees",
+                "country",
+                "owner_user_id",
+            )
+        },
+        "events": {name: name for name in EVENT_FIELDS},
+    },
+    required={
+        "leads": (
+            "email",
+            "name",
+            "title",
+            "company",
+            "domain",
+            "industry",
+            "employees",
+            "country",
+        ),
+        "events": ("email", "event", "occurred_at"),
+    },
+)
+
+HUBSPOT = Preset(
+    name="hubspot",
+    source="hubspot",
+    columns={
+        # Contacts > Export. "Contact owner" is a HubSpot user, not a Slack
+        # one, so it stays an attribute like "Record ID" and "Create Date".
+        "leads": {
+            "Email": "email",
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Job Title": "title",
+            "Company Name": "company",
+            "Website URL": "domain",
+            "Industry": "industry",
+            "Number of Employees": "employees",
+            "Country/Region": "country",
+        },
+        # An activity (engagement) export: one row per email, call, meeting
+        # or form submission, with the contact's email beside it.
+        "events": {
+            "Activity ID": "event_id",
+            "Engagement ID": "event_id",
+            "Record ID": "event_id",
+            "Activity type": "event",
+            "Engagement type": "event",
+            "Activity date": "occurred_at",
+            "Email": "email",
+            "Contact email": "email",
+        },
+    },
+    required={
+        "leads": ("email",),
+        "events": ("email", "event", "occurred_at"),
+    },
+    time_formats=US_TIME_FORMATS,
+    time_hint="a time like 2024-05-01 14:30 or 5/1/2024 2:30 PM",
+)
+
+SALESFORCE = Preset(
+    name="salesforce",
+    source="salesforce",
+    columns={
+        # A lead report exported as CSV. "Lead Owner" is a Salesforce user,
+        # so it stays an attribute like "Lead ID" and "Created Date".
+        "leads": {
+            "Email": "email",
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Title": "title",
+            "Company / Account": "company",
+            "Company": "company",
+            "Website": "domain",
+            "Industry": "industry",
+            "No. of Employees": "employees",
+            "Employees": "employees",
+            "Country": "country",
+        },
+    },
+    required={"leads": ("email",)},
+    time_formats=US_TIME_FORMATS,
+    time_hint="a time like 5/1/2024 2:30 PM or 2024-05-01 14:30",
+    # What a report exported from Salesforce Classic writes under its rows.
+    footer_marks=(
+        "Grand Totals (",
+        "Generated By:",
+        "Confidential Information - Do Not Distribute",
+        "Copyright (c)",
+        "Copyright ©",
+    ),
+)
+
+PRESETS = {preset.name: preset for preset in (GENERIC, HUBSPOT, SALESFORCE)}
