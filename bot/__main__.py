@@ -212,10 +212,30 @@ def import_(
 
     if result is not None:
         _print_import(result)
+        _post_new_mqls(settings, config, engine, result)
     if failure is not None:
         raise click.ClickException(str(failure))
     if result.rejected:
         sys.exit(1)
+
+
+def _post_new_mqls(settings: Settings, config, engine, result) -> None:
+    """Post the MQLs an events import made, when Slack is set up here."""
+    count = len(result.new_mql_ids)
+    if not count:
+        return
+    if not (settings.slack_bot_token and config.channels.queue):
+        click.echo(
+            f"{count} new MQL(s) recorded; they are posted to channels.queue by "
+            "the next live-events delivery, or import with SLACK_BOT_TOKEN set "
+            "and channels.queue configured to post them now."
+        )
+        return
+    from bot import intent
+    from bot.app import create_services
+
+    intent.post_new_mqls(create_services(settings, config, engine=engine))
+    click.echo(f"{count} new MQL(s) posted to the SDR queue.")
 
 
 def _import_options(

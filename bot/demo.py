@@ -21,7 +21,6 @@ from bot.config import DEFAULTS_PATH, Config, merge, parse_config
 from bot.conversation import Services
 from bot.db import make_engine, session_scope, upgrade_database, utcnow
 from bot.domain import importer, interviews, leads
-from bot.domain import mql as mqls
 from bot.models import Decision, Handoff, Lead, Mql
 from bot.slack.blocks import Message
 from bot.slack.plaintext import blocks_to_text, boxed
@@ -147,17 +146,18 @@ def _require_one_sample_lead(engine, lead_query: str) -> None:
 
 def _claim_from_queue(services: Services, poster, lead_query: str) -> None:
     """The lead posted to the SDR queue and claimed, if it is an MQL."""
-    # Imported events make no MQLs; live ones do, as this detection does.
+    # The import of the sample events recorded the MQL; posting it is the
+    # delivery a live server runs after storing events.
     with session_scope(services.engine) as session:
         (lead,) = leads.find_leads(lead_query, session=session)
-        found = mqls.detect_mqls(
-            [lead.id], session=session, config=services.config, now=utcnow()
-        )
-    if not found:
+        mql_id = session.scalars(
+            select(Mql.id).where(Mql.lead_id == lead.id, Mql.status == "new")
+        ).first()
+    if mql_id is None:
         return
     intent.deliver_intent(services)
     with session_scope(services.engine) as session:
-        mql = session.get(Mql, found[0].id)
+        mql = session.get(Mql, mql_id)
     click.echo(f"{poster.people[SDR]} clicks: Claim\n")
     intent.claim_mql(
         services,

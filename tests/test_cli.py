@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -396,3 +397,43 @@ def test_interpret_check_reports_accuracy_and_fails_below_the_minimum(tmp_path):
     assert "budget: 1/2" in result.output
     assert "accuracy: 50.0% (minimum 85%)" in result.output
     assert "miss: line 2 budget: expected 3, got 0 from 'no budget'" in result.output
+
+
+def test_import_posts_the_mqls_it_makes_when_slack_is_set_up(
+    run, tmp_path, monkeypatch
+):
+    from bot.db import utcnow
+    from tests.fakes.slack_api import start_fake_slack
+
+    fake, server = start_fake_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_API_URL", f"{fake.base_url}api/")
+    (tmp_path / "qualify.toml").write_text('[channels]\nqueue = "CQUEUE"\n')
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    recent = (utcnow() - timedelta(hours=1)).isoformat()
+    events = tmp_path / "events.csv"
+    events.write_text(f"email,event,occurred_at\nana@acme.com,demo_request,{recent}\n")
+
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    result = run("import", "events", str(events))
+    server.shutdown()
+
+    assert "1 new MQL(s) posted to the SDR queue." in result.output
+    (post,) = fake.posts_to("CQUEUE")
+    assert "Ana" in post.text_and_blocks
+
+
+def test_import_without_slack_records_the_mqls_and_says_how_they_get_posted(
+    run, tmp_path
+):
+    from bot.db import utcnow
+
+    (tmp_path / "leads.csv").write_text(LEADS_CSV)
+    recent = (utcnow() - timedelta(hours=1)).isoformat()
+    events = tmp_path / "events.csv"
+    events.write_text(f"email,event,occurred_at\nana@acme.com,demo_request,{recent}\n")
+
+    run("import", "leads", str(tmp_path / "leads.csv"))
+    result = run("import", "events", str(events))
+
+    assert "1 new MQL(s) recorded" in result.output

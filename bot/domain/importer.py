@@ -42,7 +42,9 @@ from bot.domain.exports import (
     open_export,
     parse_column_map,
 )
+from bot.domain.identity import EmailError, company_domain, normalise_email
 from bot.domain.leads import DOMAIN, normalise_domain
+from bot.domain.mql import detect_mqls
 from bot.models import Event, Lead
 
 __all__ = [
@@ -116,6 +118,8 @@ class ImportResult:
     unmapped: dict[str, int] = field(default_factory=dict)
     lead_ids: set[int] = field(default_factory=set)
     rejected_path: Path | None = None
+    # MQLs the imported events made (recorded; posting is the caller's).
+    new_mql_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +226,39 @@ def import_events(
         read_time = TimeReader(found, zone, layout.label("occurred_at"))
         return lambda record: _parse_event(record, layout, read_time, found.source)
 
-    return _import(
-        path,
-        "events",
-        preset,
-        mapping,
-        parse_with,
-        writer.write,
-        engine=engine,
-        progress=progress,
-    )
+    try:
+        result = _import(
+            path,
+            "events",
+            preset,
+            mapping,
+            parse_with,
+            writer.write,
+            engine=engine,
+            progress=progress,
+        )
+    except ImportFileError as error:
+        # The rows stored before the problem count for MQLs all the same.
+        if error.result is not None:
+            error.result.new_mql_ids = _detect_mqls(error.result, engine, config)
+        raise
+    result.new_mql_ids = _detect_mqls(result, engine, config)
+    return result
+
+
+def _detect_mqls(result: ImportResult, engine: Engine, config: Config) -> list[int]:
+    """The MQLs the imported events made, found in batches of leads."""
+    lead_ids, now, created = sorted(result.lead_ids), utcnow(), []
+    for start in range(0, len(lead_ids), BATCH_SIZE):
+        with session_scope(engine) as session:
+            found = detect_mqls(
+                lead_ids[start : start + BATCH_SIZE],
+                session=session,
+                config=config,
+                now=now,
+            )
+            created += [mql.id for mql in found]
+    return created
 
 
 def event_dedupe_key(email: str, name: str, occurred_at: datetime) -> str:
@@ -396,9 +423,11 @@ def _parse_lead(record: Record, layout: Layout) -> _LeadRow:
     values = record.values
     email = _parse_email(values.get("email", ""), layout.label("email"))
     domain = _parse_domain(values.get("domain", ""), layout.label("domain"))
+    # From the email when the file gives none, unless it is a mailbox
+    # provider's: people at gmail.com are not one company.
     is_domain_derived = bool(email and not domain)
     if is_domain_derived:
-        domain = email.rpartition("@")[2]
+        domain = company_domain(email) or ""
     texts = {name: values.get(name, "") for name in LEAD_TEXT_FIELDS}
     texts["name"] = texts["name"] or _full_name(values)
     if not email and not (texts["company"] and domain):
@@ -435,15 +464,12 @@ def _parse_owner(value: str, label: str) -> str | None:
 
 
 def _parse_email(value: str, label: str) -> str | None:
-    email = value.lower()
-    if not email:
-        return None
-    local, at, domain = email.rpartition("@")
-    if not (local and at) or re.search(r"\s", local) or not DOMAIN.match(domain):
-        raise RowRejected(BAD_EMAIL.format(label))
-    if len(email) > MAX_EMAIL:
-        raise RowRejected(LONG_EMAIL.format(label))
-    return email
+    try:
+        return normalise_email(value)
+    except EmailError as error:
+        if len(value.strip()) > MAX_EMAIL:
+            raise RowRejected(LONG_EMAIL.format(label)) from None
+        raise RowRejected(f"{BAD_EMAIL.format(label)} ({error.reason})") from None
 
 
 def _parse_domain(value: str, label: str) -> str:

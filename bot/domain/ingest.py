@@ -7,7 +7,6 @@ else a content hash), and the same transaction records the MQLs and the
 high-intent moments the new events cause.
 """
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from bot.db import UTCDateTime
 from bot.domain import mql as mqls
 from bot.domain.engagement import EngagementAssessment, assess_leads
 from bot.domain.identity import company_domain
-from bot.domain.importer import event_dedupe_key
+from bot.domain.importer import event_dedupe_key, source_event_dedupe_key
 from bot.models import Event, Lead, LeadIdentity, LeadMoment
 
 logger = logging.getLogger(__name__)
@@ -82,11 +81,6 @@ class IngestResult:
     lead_ids: set[int] = field(default_factory=set)
     new_mql_ids: list[int] = field(default_factory=list)
     alerts: int = 0
-
-
-def source_event_key(source: str, source_id: str) -> str:
-    """The dedupe key of an event its source gave an ID to."""
-    return hashlib.sha256(f"{source}:{source_id}".encode()).hexdigest()
 
 
 def ingest(
@@ -265,7 +259,7 @@ def _apply_profile(lead: Lead, profile: Profile, now: datetime) -> None:
 
 def _event_values(event: TrackedEvent, lead_id: int) -> dict[str, Any]:
     if event.source_id:
-        key = source_event_key(event.source, event.source_id)
+        key = source_event_dedupe_key(event.source, event.source_id)
     else:
         identity = event.person.email or f"lead:{lead_id}"
         key = event_dedupe_key(identity, event.name, event.occurred_at)

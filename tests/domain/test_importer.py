@@ -135,7 +135,7 @@ def test_bad_lead_rows_are_named_by_line_while_good_rows_are_stored(engine, tmp_
         RowError(
             5, "employees must be a number of people like 1200 or 1,200, not 'lots'"
         ),
-        RowError(6, "email is not an address like ana@acme.com"),
+        RowError(6, "email is not an address like ana@acme.com (it has no @)"),
         RowError(
             10, "employees must be a number of people like 1200 or 1,200, not '-5'"
         ),
@@ -651,7 +651,7 @@ def test_rejected_rows_are_written_beside_the_file_with_line_and_reason(
     assert rows[0][:4] == ["line", "reason", "Record ID", "First Name"]
     assert [(row[0], row[1], row[2]) for row in rows[1:]] == [
         ("5", "needs an email, or a company and a domain", "103"),
-        ("7", "email is not an address like ana@acme.com", "105"),
+        ("7", "email is not an address like ana@acme.com (it has no @)", "105"),
         (
             "8",
             "Number of Employees must be a number of people like 1200 or 1,200, "
@@ -696,7 +696,13 @@ def test_a_salesforce_lead_report_is_read_without_its_footer(engine, tmp_path):
     result = import_leads(path, engine=engine, now=NOW, preset="salesforce")
 
     assert (result.imported, result.updated) == (2, 1)
-    assert result.errors == [RowError(5, "email is not an address like ana@acme.com")]
+    assert result.errors == [
+        RowError(
+            5,
+            "email is not an address like ana@acme.com "
+            "('hooli' after the @ is not a domain)",
+        )
+    ]
     leads = stored_leads(engine)
     ana = leads["ana@acme.com"]
     assert (ana.name, ana.company, ana.employees) == ("Ana Silva", "Acme, Inc.", 1200)
@@ -1086,4 +1092,43 @@ def test_a_folder_that_cannot_take_the_rejected_file_stops_the_import_saying_so(
     assert str(raised.value).startswith(
         f"cannot write the rejected rows to {tmp_path / 'x.rejected.csv'} (Is a "
         "directory); copy the file to a folder you can write to"
+    )
+
+
+def test_imported_events_that_cross_the_bar_make_one_mql(engine, config, tmp_path):
+    from bot.db import utcnow
+    from bot.models import Mql
+
+    store_leads(engine, "ana@acme.com", "bo@globex.io")
+    recent = (utcnow() - timedelta(hours=2)).isoformat()
+    path = write_file(
+        tmp_path,
+        "email,event,occurred_at\n"
+        f"ana@acme.com,demo_request,{recent}\n"
+        f"bo@globex.io,email_open,{recent}\n",
+    )
+
+    first = import_events(path, engine=engine, config=config)
+    again = import_events(path, engine=engine, config=config)
+
+    assert len(first.new_mql_ids) == 1
+    assert again.new_mql_ids == []
+    with Session(engine) as session:
+        mql = session.scalars(select(Mql)).one()
+        lead = session.get(Lead, mql.lead_id)
+    assert (lead.email, mql.reason) == ("ana@acme.com", "hand_raiser")
+
+
+def test_a_personal_mailbox_gives_an_imported_lead_no_domain(engine, tmp_path):
+    path = write_file(
+        tmp_path,
+        f"{HEADER}\nsam@gmail.com,Sam,,,,,,\nana@acme.com,Ana,,,,,,\n",
+    )
+
+    import_leads(path, engine=engine, now=NOW)
+
+    leads = stored_leads(engine)
+    assert (leads["sam@gmail.com"].domain, leads["ana@acme.com"].domain) == (
+        "",
+        "acme.com",
     )
