@@ -27,6 +27,17 @@ LEAD_FIELDS = (
     "owner_user_id",
 )
 EVENT_FIELDS = ("email", "event", "occurred_at", "event_id")
+# The header a generic leads file must have (owner_user_id is optional).
+GENERIC_LEAD_COLUMNS = (
+    "email",
+    "name",
+    "title",
+    "company",
+    "domain",
+    "industry",
+    "employees",
+    "country",
+)
 FIELDS = {"leads": LEAD_FIELDS, "events": EVENT_FIELDS}
 
 # The dates HubSpot and Salesforce write for English (US) users, tried in
@@ -62,33 +73,11 @@ GENERIC = Preset(
     name="generic",
     source="csv",
     columns={
-        "leads": {
-            name: name
-            for name in (
-                "email",
-                "name",
-                "title",
-                "company",
-                "domain",
-                "industry",
-                "employees",
-                "country",
-                "owner_user_id",
-            )
-        },
+        "leads": {name: name for name in (*GENERIC_LEAD_COLUMNS, "owner_user_id")},
         "events": {name: name for name in EVENT_FIELDS},
     },
     required={
-        "leads": (
-            "email",
-            "name",
-            "title",
-            "company",
-            "domain",
-            "industry",
-            "employees",
-            "country",
-        ),
+        "leads": GENERIC_LEAD_COLUMNS,
         "events": ("email", "event", "occurred_at"),
     },
 )
