@@ -1,4 +1,4 @@
-"""The command line: `python -m bot serve|socket|demo|import|migrate`.
+"""The command line: `python -m bot serve|socket|worker|demo|import|migrate`.
 
 This is the only place that configures logging.
 """
@@ -515,6 +515,86 @@ def _print_slack_messages(messages) -> None:
         if message.permalink:
             where = f"{message.permalink} ({where})"
         click.echo(f"  {message.what}: {where}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one pass, print what was sent, exit.")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    help="With --once: run the pass as if at TIME (ISO 8601 with an offset, "
+    "like 2026-12-03T15:00:00Z).",
+)
+@click.pass_context
+def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
+    """Run the SLA clocks and send the outbox until stopped (SIGTERM)."""
+    import signal
+    import threading
+
+    from bot.db import make_engine, utcnow
+    from bot.outbox_sender import OutboxSender
+    from bot.slack.poster import SlackPoster, make_web_client
+    from bot.worker import WorkerError, run_pass, run_worker, worker_lock
+
+    now = _parse_now(now_text, once)
+    settings, config = _prepare_live(ctx, "slack_bot_token")
+    client = make_web_client(
+        settings.slack_bot_token, settings.slack_api_url, rate_limit_retries=0
+    )
+    engine = make_engine(settings.database_url)
+    sender = OutboxSender(
+        engine, SlackPoster(client), config, now_fn=(lambda: now) if now else utcnow
+    )
+    stop_event = threading.Event()
+    previous = {
+        # The message in flight is finished; the loop stops after it.
+        signum: signal.signal(signum, lambda *_: stop_event.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+
+    try:
+        with worker_lock(settings.database_url):
+            if not once:
+                run_worker(engine, config, sender, stop_event=stop_event)
+                return
+            at = now or utcnow()
+            delivered = run_pass(engine, config, sender, now=at, stop_event=stop_event)
+    except WorkerError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo(f"{len(delivered)} message(s) sent as of {at.isoformat()}")
+    for delivery in delivered:
+        first_line = delivery.text.splitlines()[0] if delivery.text else ""
+        click.echo(f"  {delivery.target} ({delivery.channel_id}): {first_line}")
+
+
+def _parse_now(text: str | None, once: bool):
+    from datetime import datetime
+
+    if text is None:
+        return None
+    if not once:
+        raise click.BadParameter(
+            "a worker that keeps running follows the real clock; add --once to "
+            "run a single pass as if at that time.",
+            param_hint="--now",
+        )
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 time; write it like 2026-12-03T15:00:00Z.",
+            param_hint="--now",
+        ) from None
+    if now.tzinfo is None:
+        raise click.BadParameter(
+            f"{text!r} has no UTC offset; add one, like {text}Z or {text}+01:00.",
+            param_hint="--now",
+        )
+    return now
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ import hashlib
 import json
 import re
 import tomllib
+from datetime import date, time
 from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -49,6 +51,8 @@ class Channels(_Strict):
     digest: str = ""
     # Where new MQLs wait for an SDR to claim them.
     queue: str = ""
+    # Where SLA breaches are announced.
+    sla: str = ""
 
     @field_validator("*")
     @classmethod
@@ -288,6 +292,186 @@ class Mql(_Strict):
     hand_raiser_days: int = Field(default=7, ge=0)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOCK_TIME = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
+
+
+class Duration(_Strict):
+    """How long a clock runs: exactly one of minutes, hours, business_days."""
+
+    minutes: int | None = Field(default=None, gt=0)
+    hours: float | None = Field(default=None, gt=0)
+    # One business day is one day's business hours (09:00-17:00: 8 hours).
+    business_days: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> "Duration":
+        given = [unit for unit, value in self if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of minutes, hours or business_days, "
+                "like { hours = 4 }"
+            )
+        return self
+
+
+class Clock(_Strict):
+    duration: Duration
+    # True: the clock only runs during business hours (nights, weekends and
+    # holidays do not count); False: it runs round the clock.
+    pause_outside_hours: bool = True
+    # Fractions of the duration at which the owner is reminded.
+    reminders: list[float] = [0.5, 0.8]
+    # On breach, hand the clock's work to the next person in rotation.
+    reassign: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "Clock":
+        for index, fraction in enumerate(self.reminders):
+            if not 0 < fraction < 1:
+                raise ValueError(
+                    f"reminders[{index}]: {fraction} must be between 0 and 1 "
+                    "(a fraction of the duration, like 0.5)"
+                )
+        if self.reminders != sorted(set(self.reminders)):
+            raise ValueError("reminders: must be ascending, each once")
+        if self.duration.business_days is not None and not self.pause_outside_hours:
+            raise ValueError(
+                "duration: business_days counts business hours only; set "
+                "pause_outside_hours = true, or give hours for a round-the-clock clock"
+            )
+        return self
+
+
+class Clocks(_Strict):
+    first_touch: Clock
+    mql_claim: Clock
+    sql_meeting: Clock
+    handoff_answer: Clock
+
+
+class Sla(_Strict):
+    """The team's business hours and its SLA clocks."""
+
+    # An IANA zone name, like "Europe/Berlin".
+    time_zone: str = "UTC"
+    day_starts: str = "09:00"
+    day_ends: str = "17:00"
+    weekdays: list[str] = Field(default=list(WEEKDAYS[:5]), min_length=1)
+    holidays: list[date] = []
+    # Whose manager hears of a breach: a person's user ID to a manager's.
+    # People not listed escalate to the first of team.managers.
+    managers: dict[str, str] = {}
+    clocks: Clocks
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{name!r} is not an IANA time zone (like Europe/Berlin or "
+                "America/New_York)"
+            ) from None
+        return name
+
+    @field_validator("day_starts", "day_ends")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        if not CLOCK_TIME.match(value):
+            raise ValueError(f'{value!r} is not a time of day like "09:00"')
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _check_weekdays(cls, days: list[str]) -> list[str]:
+        for index, day in enumerate(days):
+            if day not in WEEKDAYS:
+                raise ValueError(
+                    f"[{index}]: {day!r} is not a weekday (use {', '.join(WEEKDAYS)})"
+                )
+        return days
+
+    @field_validator("managers")
+    @classmethod
+    def _check_managers(cls, managers: dict[str, str]) -> dict[str, str]:
+        for person, manager in managers.items():
+            for value in (person, manager):
+                if not USER_ID.match(value):
+                    raise ValueError(
+                        f"{person}: {value!r} is not a Slack user ID (it looks "
+                        "like U0123ABCD)"
+                    )
+        return managers
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> "Sla":
+        if self.opens >= self.closes:
+            raise ValueError(
+                f"day_ends: {self.day_ends} must be later than day_starts "
+                f"({self.day_starts}); overnight hours are not supported"
+            )
+        return self
+
+    @property
+    def opens(self) -> time:
+        return time.fromisoformat(self.day_starts)
+
+    @property
+    def closes(self) -> time:
+        return time.fromisoformat(self.day_ends)
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+
+    def clock(self, kind: str) -> Clock:
+        return getattr(self.clocks, kind)
+
+
+REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class Handoff(_Strict):
+    """How an AE answers a handoff: the reasons a Reject may give."""
+
+    # code -> label; the labels become a menu's options (75 characters each).
+    reject_reasons: dict[str, str] = Field(min_length=1, max_length=100)
+    # Codes whose Reject needs a note ("other" says nothing by itself).
+    note_required: list[str] = []
+
+    @model_validator(mode="after")
+    def _check_reasons(self) -> "Handoff":
+        for code, label in self.reject_reasons.items():
+            if not REASON_CODE.match(code):
+                raise ValueError(
+                    f"reject_reasons.{code}: codes are lower-case letters, digits "
+                    "and underscores, at most 40 (like not_icp)"
+                )
+            if not label.strip() or len(label) > 75:
+                raise ValueError(
+                    f"reject_reasons.{code}: the label must be 1-75 characters "
+                    "(it becomes a menu option)"
+                )
+        for index, code in enumerate(self.note_required):
+            if code not in self.reject_reasons:
+                raise ValueError(
+                    f"note_required[{index}]: {code!r} is not a reject reason "
+                    f"(known: {', '.join(self.reject_reasons)})"
+                )
+        return self
+
+
+class Routing(_Strict):
+    """Capacity limits the rotation respects; 0 means no limit."""
+
+    # Handoffs an AE holds that are pending or accepted without a meeting.
+    max_open_handoffs_per_ae: int = Field(default=0, ge=0)
+    # MQLs an SDR has claimed that are still open.
+    max_claimed_mqls_per_sdr: int = Field(default=0, ge=0)
+
+
 class Config(_Strict):
     channels: Channels = Channels()
     team: Team = Team()
@@ -295,6 +479,9 @@ class Config(_Strict):
     icp: Icp = Icp()
     engagement: Engagement
     mql: Mql = Mql()
+    handoff: Handoff
+    routing: Routing = Routing()
+    sla: Sla
 
     def require_slack_setup(self) -> None:
         """Fail if the channels and people a live bot needs are missing."""

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from bot import messages
 from bot.config import Config
 from bot.db import insert_ignoring_conflicts, session_scope, utcnow
-from bot.domain import decisions, interviews, leads
+from bot.domain import decisions, handoffs, interviews, leads
 from bot.domain.interpret import Interpreter, OfflineInterpreter
 from bot.domain.interviews import InterviewState
 from bot.models import Lead, SlackEvent
@@ -630,13 +630,25 @@ def _publish_sql(
     sql_link = (
         services.poster.permalink(posted.channel_id, posted.ts) if posted else None
     )
+    brief = services.interpreter.write_brief(_recorded_notes(services, state))
+    # The DM and the post are drawn from what is stored, as every answer
+    # to the handoff redraws them.
+    with session_scope(services.engine) as session:
+        decisions.record_posts(
+            result.decision.id,
+            session=session,
+            channel_id=posted and posted.channel_id,
+            message_ts=posted and posted.ts,
+            permalink=sql_link,
+        )
+        handoffs.record_brief(result.handoff.id, brief, session=session)
+        card = handoffs.load_card(result.handoff.id, session=session)
     ae_user_id = result.handoff.ae_user_id
     dm = None
     try:
         dm_channel_id = services.poster.open_dm(ae_user_id)
-        brief = services.interpreter.write_brief(_recorded_notes(services, state))
         dm = services.poster.post(
-            dm_channel_id, blocks.handoff_dm(state, result, sql_link, now, brief)
+            dm_channel_id, blocks.handoff_dm(card, services.config)
         )
     except PostError as error:
         ref = new_reference()
@@ -652,17 +664,10 @@ def _publish_sql(
     handoff_posted = _try_post(
         services,
         channels.handoff,
-        blocks.handoff_post(state, result, sql_link),
+        blocks.handoff_post(card, services.config),
         problems,
     )
     with session_scope(services.engine) as session:
-        decisions.record_posts(
-            result.decision.id,
-            session=session,
-            channel_id=posted and posted.channel_id,
-            message_ts=posted and posted.ts,
-            permalink=sql_link,
-        )
         decisions.record_handoff_posts(
             result.handoff.id,
             session=session,

@@ -156,7 +156,13 @@ def claim_mql(
     now = services.clock()
     try:
         with session_scope(services.engine) as session:
-            result = mqls.claim(mql_id, user_id=user_id, session=session, now=now)
+            result = mqls.claim(
+                mql_id,
+                user_id=user_id,
+                session=session,
+                config=services.config,
+                now=now,
+            )
     except mqls.MqlNotFound:
         logger.info("claim of unknown mql mql_id=%s user_id=%s", mql_id, user_id)
         reply(Message(messages.MQL_GONE))

@@ -133,3 +133,134 @@ INTENT_ALERT_MANY = (
     "Reach out now, while it's fresh."
 )
 INTENT_ALERT_NEXT = "After the call, type `{command} <email>` to qualify the lead."
+# SLA clocks: what each clock asks of its owner, and the notices about it.
+SLA_CLOCKS = {
+    "first_touch": "first touch",
+    "mql_claim": "MQL claim",
+    "sql_meeting": "meeting booked",
+    "handoff_answer": "handoff answer",
+}
+SLA_TASKS = {
+    "first_touch": "reach out to them",
+    "mql_claim": "claim them from the queue",
+    "sql_meeting": "book their meeting with an AE",
+    "handoff_answer": "accept or reject the handoff (its post in the handoff "
+    "channel has the buttons)",
+}
+SLA_UPDATES = "{count} SLA updates for you:"
+SLA_REMINDER = ":hourglass_flowing_sand: *{lead}*: {task} by {due}."
+SLA_BREACH = ":red_circle: *{lead}*: the {clock} SLA ran out {due}. Owner: {owner}."
+SLA_NO_OWNER = "nobody"
+SLA_REASSIGNED_TO = (
+    ":arrows_counterclockwise: *{lead}* is yours now: the {clock} SLA of {owner} "
+    "ran out {due}. Please {task}."
+)
+SLA_REASSIGNED_UNOWNED = (
+    ":arrows_counterclockwise: *{lead}* is yours now: nobody took them before "
+    "the {clock} SLA ran out {due}. Please {task}."
+)
+SLA_REASSIGNED_AWAY = (
+    ":arrows_counterclockwise: *{lead}* went to {new_owner}: your {clock} SLA "
+    "ran out {due}. Nothing more to do for it."
+)
+SLA_SUMMARY = "{count} SLA updates: {leads}"
+# The outbox worker's one report per target and error, to channels.sla.
+OUTBOX_FAILED = (
+    ":warning: I could not post to {where}: Slack answered `{error}`. {fix} "
+    "Messages to it are not retried, and this is the only report of it."
+)
+OUTBOX_FIXES = {
+    "channel_not_found": (
+        "Check the channel ID in the config; for a private channel, invite "
+        "@Qualify first."
+    ),
+    "not_in_channel": "Invite @Qualify to it with `/invite @Qualify`.",
+    "is_archived": "Unarchive it, or point the config at another channel.",
+    "account_inactive": "The account is deactivated; update the team in the config.",
+    "user_not_found": "Check the user ID in the config.",
+    "user_disabled": "The account is deactivated; update the team in the config.",
+}
+OUTBOX_FIX_OTHER = (
+    "Look the error up at https://api.slack.com/methods/chat.postMessage."
+)
+# The AE's answer to a handoff.
+HANDOFF_ACCEPTED_LINE = ":white_check_mark: Accepted by {user} · {at}"
+HANDOFF_REJECTED_LINE = (
+    ":leftwards_arrow_with_hook: Rejected by {user} · {at}: *{reason}*"
+)
+HANDOFF_REASSIGNED_LINE = (
+    ":arrows_counterclockwise: Moved from {from_ae} to {to_ae} by {user} · {at}"
+)
+HANDOFF_MEETING_LINE = ":calendar: Meeting booked for {day} by {user} · {at}"
+HANDOFF_NOT_YOURS = "This handoff is {ae}'s; only they or a manager can answer it."
+HANDOFF_ALREADY = "This handoff is already {status}; nothing changed."
+HANDOFF_STATUS = {
+    "pending": "waiting for an answer",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "meeting_booked": "done: the meeting is booked",
+}
+HANDOFF_GONE = (
+    "I can't find this handoff any more (its lead may have been deleted); "
+    "nothing changed."
+)
+HANDOFF_MODAL_FAILED = (
+    "Slack closed the window for the form before it could open. Click the button again."
+)
+ACCEPTED_REPLY = (
+    "Accepted: *{lead}* is {ae}'s. I've told {sdr}; click *Meeting booked* once "
+    "the meeting is in the calendar."
+)
+ACCEPTED_SDR = "{ae} accepted *{lead}*."
+REJECTED_REPLY = "*{lead}* went back to {sdr} and to nurture."
+REJECTED_SDR = (
+    "{ae} sent *{lead}* back to you: *{reason}*.{note} It's in nurture now; "
+    "requalify it with `{command} {query}` when things change."
+)
+HANDOFF_RETURNED_POST = "Returned by {ae}: *{reason}* · SDR {sdr}"
+REASSIGNED_REPLY = "*{lead}* is with {ae} now; I've told them."
+REASSIGNED_AWAY = "*{lead}* went to {ae} ({by} moved it). Nothing more to do for it."
+NO_AE_AVAILABLE = (
+    "No other AE can take this lead now: everyone else is away. It stays with {ae}."
+)
+HANDOFF_POST_FAILED = (
+    "The answer is saved, but I couldn't post to {channel} ({error}). Invite me "
+    "to that channel or ask an admin to check `channels` in the config. "
+    "Reference: {ref}."
+)
+MEETING_SDR = "{ae} booked a meeting with *{lead}* for {day}."
+REJECT_INTRO = (
+    "*{lead}* goes back to its SDR and to nurture with your reason. The "
+    "reasons are counted to tune the qualification matrix."
+)
+REJECT_NOTE_LABEL = "Note for the SDR"
+REJECT_NOTE_HINT = "Needed for: {reasons}."
+REJECT_NOTE_NEEDED = "Say in a few words why: this reason needs a note."
+MEETING_INTRO = "When is the meeting with *{lead}*? The SDR hears of it."
+MEETING_NOTE_LABEL = "Note (optional)"
+CONTACTED_LINE = ":white_check_mark: Contacted by {user} · {at}"
+CONTACTED_REPLY = "Noted: you reached out to *{lead}*."
+CONTACTED_GONE = "I can't find this lead any more; nothing was recorded."
+# /qualify away and back.
+AWAY_SET = (
+    "{who} away through {day}: new leads go to others until {back_day}. "
+    "`{back}` ends it early."
+)
+AWAY_USAGE = (
+    "Say until when: `{command} away until 2026-12-10` (or `until friday`). "
+    "Managers can add a person: `{command} away @alex until 2026-12-10`."
+)
+AWAY_UNREADABLE = (
+    "I couldn't read “{text}” as a date. Try `{command} away until 2026-12-10`."
+)
+AWAY_PAST = "{day} has already passed; give the last day of the absence."
+AWAY_NOT_ALLOWED = "Only managers can mark someone else away or back."
+AWAY_NOT_ON_TEAM = (
+    "{who} is not in `team.sdrs` or `team.aes`, so no lead is routed to them anyway."
+)
+AWAY_NOT_A_USER = (
+    "I couldn't tell who “{text}” is. Mention them (`@alex`, picked from the "
+    "list Slack offers) or give their member ID (U0123ABCD)."
+)
+BACK = "{who} back: new leads can go to {them} again."
+NOT_AWAY = "{who} not marked away; nothing changed."

@@ -171,6 +171,9 @@ class Handoff(SQLModel, table=True):
     dm_ts: str | None = None
     channel_id: str | None = None
     channel_ts: str | None = None
+    # The call summary the AE was sent (a model's, or None for the template),
+    # kept so that the DM can be redrawn as it was after every answer.
+    brief: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _when(nullable=False)
 
 
@@ -251,3 +254,134 @@ class LeadMoment(SQLModel, table=True):
     # For high-intent moments: when the SDR's alert went out (None: pending).
     notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_at: datetime = _when(nullable=False)
+
+
+OPEN_CLOCK = text("status = 'open'")
+
+
+class SlaClock(SQLModel, table=True):
+    """One SLA clock of one lead: started by a moment, stopped when met.
+
+    `due_at` is when it breaches, with business hours already counted in;
+    `next_check_at` is when the worker next has something to do for it (a
+    reminder, the breach), None once nothing is left to do. The worker finds
+    due clocks by that column alone, through a partial index.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        Index(
+            "ix_sla_clocks_next_check",
+            "next_check_at",
+            sqlite_where=text("next_check_at IS NOT NULL"),
+            postgresql_where=text("next_check_at IS NOT NULL"),
+        ),
+        # At most one open clock per lead, kind and subject (no subject: 0).
+        Index(
+            "uq_sla_clocks_open",
+            "lead_id",
+            "kind",
+            text("coalesce(subject_id, 0)"),
+            unique=True,
+            sqlite_where=OPEN_CLOCK,
+            postgresql_where=OPEN_CLOCK,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    # first_touch, mql_claim, sql_meeting, handoff_answer
+    kind: str = Field(max_length=16)
+    # What the clock is about: the MQL, the handoff... (by kind)
+    subject_id: int | None = None
+    owner_user_id: str | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Reminder fractions already sent (e.g. [0.5]).
+    reminders_sent: list = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # open, met, late (stopped after the breach), cancelled
+    status: str = Field(default="open", max_length=16)
+
+
+class ClockEvent(SQLModel, table=True):
+    """Every start, reminder, breach, reassignment and stop, with its time."""
+
+    __tablename__ = "clock_events"
+    __table_args__ = (Index("ix_clock_events_clock", "clock_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="sla_clocks.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    user_id: str | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack message recorded before it is sent, marked sent after.
+
+    The idempotency key makes recording it twice a no-op; a crash between
+    record and send leaves it pending, and it is sent on the next pass.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    # A channel ID, or a user ID to DM.
+    target: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    blocks: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # pending, sent, failed (permanent error, reported)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = _when(nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel_id: str | None = None
+    message_ts: str | None = None
+    error: str | None = None
+
+
+class Absence(SQLModel, table=True):
+    """Someone away until a day: routing and reminders skip them."""
+
+    __tablename__ = "absences"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    set_by: str
+    created_at: datetime = _when(nullable=False)
+
+
+class HandoffAnswer(SQLModel, table=True):
+    """The AE's answer to a handoff: accepted or rejected with a reason."""
+
+    __tablename__ = "handoff_answers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handoff_id: int = Field(foreign_key="handoffs.id", ondelete="CASCADE", index=True)
+    # accepted, rejected, reassigned, meeting_booked
+    action: str = Field(max_length=16)
+    # Who clicked (an AE or a manager), and the AE who held the handoff then.
+    user_id: str
+    ae_user_id: str
+    # reassigned: the AE it went to.
+    to_user_id: str | None = None
+    reason_code: str | None = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    meeting_on: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -262,3 +262,79 @@ def test_a_config_file_that_is_not_utf8_names_the_file(tmp_path):
         load_config(path)
 
     assert str(caught.value) == f"{path}: not UTF-8 text; save it as UTF-8"
+
+
+def test_sla_defaults_give_each_clock_its_duration_and_reminders():
+    sla = load_config(None).sla
+
+    assert sla.clocks.first_touch.duration.minutes == 15
+    assert sla.clocks.mql_claim.duration.hours == 4
+    assert sla.clocks.sql_meeting.duration.business_days == 3
+    assert sla.clocks.handoff_answer.reassign is True
+    assert sla.clocks.first_touch.reminders == [0.5, 0.8]
+    assert sla.weekday_numbers == frozenset(range(5))
+
+
+def test_sla_time_zone_that_is_not_iana_is_named(tmp_path):
+    message = config_error(tmp_path, '[sla]\ntime_zone = "CET+1"\n')
+
+    assert "sla.time_zone: 'CET+1' is not an IANA time zone" in message
+
+
+def test_sla_clock_with_two_units_is_named(tmp_path):
+    message = config_error(
+        tmp_path, "[sla.clocks.mql_claim]\nduration = { hours = 4, minutes = 5 }\n"
+    )
+
+    assert "sla.clocks.mql_claim.duration: give exactly one of minutes" in message
+
+
+def test_sla_reminder_outside_the_clock_is_named(tmp_path):
+    message = config_error(
+        tmp_path, "[sla.clocks.first_touch]\nreminders = [0.5, 1.2]\n"
+    )
+
+    assert "sla.clocks.first_touch.reminders[1]: 1.2 must be between 0 and 1" in message
+
+
+def test_sla_business_days_round_the_clock_are_refused(tmp_path):
+    message = config_error(
+        tmp_path, "[sla.clocks.sql_meeting]\npause_outside_hours = false\n"
+    )
+
+    assert "sla.clocks.sql_meeting.duration: business_days counts" in message
+
+
+def test_sla_hours_that_end_before_they_start_are_named(tmp_path):
+    message = config_error(
+        tmp_path, '[sla]\nday_starts = "18:00"\nday_ends = "09:00"\n'
+    )
+
+    assert "sla.day_ends: 18:00" not in message
+    assert "sla.day_ends: 09:00 must be later than day_starts (18:00)" in message
+
+
+def test_sla_weekday_and_holiday_mistakes_are_named(tmp_path):
+    message = config_error(
+        tmp_path, '[sla]\nweekdays = ["mon", "friday"]\nholidays = ["25 Dec"]\n'
+    )
+
+    assert "sla.weekdays[1]: 'friday' is not a weekday" in message
+    assert "sla.holidays[0]:" in message
+
+
+def test_a_reason_needing_a_note_must_be_a_reject_reason(tmp_path):
+    message = config_error(tmp_path, '[handoff]\nnote_required = ["otehr"]\n')
+
+    assert message.splitlines()[1] == (
+        "  handoff.note_required[0]: 'otehr' is not a reject reason (known: "
+        "not_icp, no_budget, bad_timing, duplicate, cant_reach, other)"
+    )
+
+
+def test_a_capacity_limit_below_zero_is_refused(tmp_path):
+    message = config_error(tmp_path, "[routing]\nmax_open_handoffs_per_ae = -1\n")
+
+    assert message.splitlines()[1].startswith(
+        "  routing.max_open_handoffs_per_ae: Input should be greater than or equal"
+    )

@@ -81,6 +81,10 @@ def test_help_text_explains_the_command_and_the_bar():
         "Paste your call notes after the lead (`/qualify acme.com -- notes…`) "
         "and I'll propose every level they answer; you confirm each one.\n"
         "\n"
+        "`/qualify away until 2026-12-10` keeps new leads away from you through "
+        "that day (managers: `/qualify away @alex until …`); `/qualify back` ends "
+        "it early.\n"
+        "\n"
         "`/qualify cancel` stops the interview you have open. `/qualify help` "
         "shows this again."
     )

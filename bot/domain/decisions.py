@@ -7,15 +7,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.db import insert_ignoring_conflicts
+from bot.domain import routing, sla
 from bot.domain.engagement import EngagementAssessment, assess_lead
 from bot.domain.interviews import InterviewState, store_matrix_version
 from bot.domain.scoring import Scorecard, score_levels
-from bot.models import Decision, Handoff, Lead, RoutingCursor
+from bot.models import Decision, Handoff
 
 logger = logging.getLogger(__name__)
-
-AE_POOL = "ae"
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,9 @@ def record_decision(
 
     handoff = None
     if scorecard.is_sql:
-        ae_user_id = pick_ae(state.lead, session=session, config=config)
+        ae_user_id = routing.pick_ae_anyway(
+            state.lead, session=session, config=config, now=now
+        )
         handoff = Handoff(
             decision_id=decision.id,
             lead_id=state.lead.id,
@@ -92,6 +92,15 @@ def record_decision(
         )
         session.add(handoff)
         session.flush()
+        sla.start_clock(
+            "handoff_answer",
+            lead_id=state.lead.id,
+            subject_id=handoff.id,
+            owner_user_id=ae_user_id,
+            at=now,
+            session=session,
+            config=config,
+        )
     logger.info(
         "decision recorded decision_id=%s lead_id=%s outcome=%s total=%s ae=%s",
         decision.id,
@@ -101,21 +110,6 @@ def record_decision(
         handoff.ae_user_id if handoff else "-",
     )
     return DecisionResult(decision, handoff, assessment)
-
-
-def pick_ae(lead: Lead, *, session: Session, config: Config) -> str:
-    """The lead's owner when they are an AE, else the next AE in rotation."""
-    aes = config.team.aes
-    if lead.owner_user_id in aes:
-        return lead.owner_user_id
-    if not aes:
-        raise ValueError("team.aes is empty: no AE can receive the SQL")
-
-    insert_ignoring_conflicts(session, RoutingCursor, {"pool": AE_POOL, "position": 0})
-    cursor = session.get(RoutingCursor, AE_POOL, with_for_update=True)
-    ae_user_id = aes[cursor.position % len(aes)]
-    cursor.position = (cursor.position + 1) % len(aes)
-    return ae_user_id
 
 
 def record_posts(

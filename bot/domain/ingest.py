@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.config import Config
 from bot.db import UTCDateTime
 from bot.domain import mql as mqls
+from bot.domain import sla
 from bot.domain.engagement import EngagementAssessment, assess_leads
 from bot.domain.identity import company_domain
 from bot.domain.importer import event_dedupe_key, source_event_dedupe_key
@@ -336,6 +337,15 @@ def _record_high_intent(
                     "signals": [s.describe(now) for s in assessment.signals[:4]],
                 },
             )
+        )
+        sla.start_clock(
+            "first_touch",
+            lead_id=lead_id,
+            subject_id=None,
+            owner_user_id=owners[lead_id],
+            at=at,
+            session=session,
+            config=config,
         )
         alerts += owners[lead_id] is not None
     return alerts

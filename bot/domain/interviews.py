@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from bot.config import MAX_LEVEL, Config
 from bot.db import insert_ignoring_conflicts
+from bot.domain import sla
 from bot.domain.fit import FitAssessment, assess_fit
-from bot.models import Answer, Interview, Lead, MatrixVersion
+from bot.models import Answer, Interview, Lead, MatrixVersion, Mql
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def start_interview(
         )
     session.add_all(answers.values())
     session.flush()
+    _touch_clocks(lead, sdr_user_id, session=session, config=config, now=now)
     logger.info(
         "interview started interview_id=%s lead_id=%s sdr=%s questions=%s",
         interview.id,
@@ -162,6 +164,28 @@ def start_interview(
         len(questions),
     )
     return InterviewState(interview, lead, answers)
+
+
+def _touch_clocks(
+    lead: Lead, sdr_user_id: str, *, session: Session, config: Config, now: datetime
+) -> None:
+    """Starting /qualify is a first touch; for a lead that never was an MQL it
+    also starts the clock for booking a meeting (a claim starts it otherwise).
+    """
+    sla.stop_clocks(
+        "first_touch", lead_id=lead.id, at=now, user_id=sdr_user_id, session=session
+    )
+    was_mql = session.scalar(select(Mql.id).where(Mql.lead_id == lead.id).limit(1))
+    if was_mql is None:
+        sla.start_clock(
+            "sql_meeting",
+            lead_id=lead.id,
+            subject_id=None,
+            owner_user_id=sdr_user_id,
+            at=now,
+            session=session,
+            config=config,
+        )
 
 
 def fit_from_data(lead: Lead, config: Config) -> FitAssessment:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.config import Config
 from bot.db import insert_ignoring_conflicts
+from bot.domain import sla
 from bot.domain.engagement import EngagementAssessment, assess_leads
 from bot.domain.fit import assess_fit
 from bot.models import Lead, LeadMoment, Mql
@@ -81,7 +82,7 @@ def detect_mqls(
     created = []
     for lead in leads:
         mql = _mql_for(lead, engagement[lead.id], config, now)
-        if mql is not None and _record(mql, session):
+        if mql is not None and _record(mql, session, config):
             created.append(mql)
     return created
 
@@ -109,7 +110,7 @@ def _mql_for(
     )
 
 
-def _record(mql: Mql, session: Session) -> bool:
+def _record(mql: Mql, session: Session, config: Config) -> bool:
     values = mql.model_dump(exclude={"id"})
     mql_id = insert_ignoring_conflicts(session, Mql, values)
     if mql_id is None:
@@ -122,6 +123,15 @@ def _record(mql: Mql, session: Session) -> bool:
             at=mql.reached_at,
             detail={"mql_id": mql_id, "reason": mql.reason},
         )
+    )
+    sla.start_clock(
+        "mql_claim",
+        lead_id=mql.lead_id,
+        subject_id=mql_id,
+        owner_user_id=None,
+        at=mql.reached_at,
+        session=session,
+        config=config,
     )
     logger.info(
         "mql reached mql_id=%s lead_id=%s reason=%s engagement=%s fit=%s",
@@ -176,8 +186,14 @@ def mark_posted(
     )
 
 
-def claim(mql_id: int, *, user_id: str, session: Session, now: datetime) -> ClaimResult:
-    """Give the MQL's lead to the first SDR who claims it; later claims lose."""
+def claim(
+    mql_id: int, *, user_id: str, session: Session, config: Config, now: datetime
+) -> ClaimResult:
+    """Give the MQL's lead to the first SDR who claims it; later claims lose.
+
+    The claim stops the MQL's claim clock and starts the one for booking a
+    meeting; the lead's clocks nobody owned yet become the claimer's.
+    """
     won = session.scalars(
         update(Mql)
         .where(
@@ -203,6 +219,24 @@ def claim(mql_id: int, *, user_id: str, session: Session, now: datetime) -> Clai
                 user_id=user_id,
                 detail={"mql_id": mql_id},
             )
+        )
+        sla.stop_clocks(
+            "mql_claim",
+            lead_id=lead.id,
+            subject_id=mql_id,
+            at=now,
+            user_id=user_id,
+            session=session,
+        )
+        sla.adopt_clocks(lead.id, user_id=user_id, at=now, session=session)
+        sla.start_clock(
+            "sql_meeting",
+            lead_id=lead.id,
+            subject_id=None,
+            owner_user_id=user_id,
+            at=now,
+            session=session,
+            config=config,
         )
         logger.info("mql claimed mql_id=%s lead_id=%s", mql_id, lead.id)
     return ClaimResult(mql=mql, lead=lead, is_won=won is not None)

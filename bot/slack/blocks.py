@@ -13,6 +13,7 @@ from bot.config import Config
 from bot.domain.alerts import Alert
 from bot.domain.decisions import Assessment, DecisionResult
 from bot.domain.fit import FitAssessment
+from bot.domain.handoffs import ACCEPTED, PENDING, HandoffCard
 from bot.domain.interviews import InterviewState
 from bot.domain.scoring import CriterionScore, Scorecard
 from bot.models import Lead, Mql
@@ -29,6 +30,13 @@ CHANGE_VIEW = "change_answers"
 PASTE_NOTES = "paste_notes"
 NOTES_VIEW = "call_notes"
 CLAIM_MQL = "claim_mql"
+HANDOFF_ACCEPT = "handoff_accept"
+HANDOFF_REJECT = "handoff_reject"
+HANDOFF_REASSIGN = "handoff_reassign"
+HANDOFF_MEETING = "handoff_meeting"
+REJECT_VIEW = "handoff_reject"
+MEETING_VIEW = "handoff_meeting"
+CONTACTED = "contacted"
 SECTION_LIMIT = 3000
 MAX_PICKS = 10
 MAX_INPUT = 3000
@@ -408,34 +416,33 @@ def sql_post(state: InterviewState, result: DecisionResult, now: datetime) -> Me
     )
 
 
-def handoff_dm(
-    state: InterviewState,
-    result: DecisionResult,
-    sql_link: str | None,
-    now: datetime,
-    brief: str | None = None,
-) -> Message:
-    scorecard = result.assessment.scorecard
+def handoff_dm(card: HandoffCard, config: Config, active: bool = True) -> Message:
+    """The AE's DM: the call, the score, and the buttons the handoff has now.
+
+    An inactive DM (the handoff moved to another AE) keeps no buttons.
+    """
+    scorecard = card.scorecard
     intro = (
-        f"{user(state.interview.sdr_user_id)} qualified *{lead_title(state.lead)}* "
+        f"{user(card.sdr_user_id)} qualified *{lead_title(card.lead)}* "
         f"and it's yours: *{scorecard.total}/{scorecard.max_total}*."
     )
-    if sql_link:
-        intro += f" {link(sql_link, 'See the SQL post')}"
+    if card.decision.permalink:
+        intro += f" {link(card.decision.permalink, 'See the SQL post')}"
+    brief = card.handoff.brief
     blocks = [
         section(intro),
-        section(
-            f"*Call summary*\n{escape(brief)}" if brief else ae_brief(state, result)
-        ),
-        section(lead_facts(state.lead) or "No firmographics stored."),
+        section(f"*Call summary*\n{escape(brief)}" if brief else ae_brief(card)),
+        section(lead_facts(card.lead) or "No firmographics stored."),
     ]
-    blocks += _breakdown_blocks(result.assessment, now)
-    return Message(text=f"New SQL for you: {lead_title(state.lead)}", blocks=blocks)
+    blocks += [section(_score_line(score)) for score in scorecard.scores]
+    blocks.append(section(_outcome_line(scorecard)))
+    blocks += _handoff_footer(card, config, active)
+    return Message(text=f"New SQL for you: {lead_title(card.lead)}", blocks=blocks)
 
 
-def ae_brief(state: InterviewState, result: DecisionResult) -> str:
+def ae_brief(card: HandoffCard) -> str:
     """The call in the SDR's words: each asked question's note, else its level."""
-    asked = set(state.interview.questions)
+    asked = set(card.questions)
     items = [
         {
             "label": escape(score.label),
@@ -443,27 +450,170 @@ def ae_brief(state: InterviewState, result: DecisionResult) -> str:
             if score.note
             else escape(score.level_text.lower()),
         }
-        for score in result.assessment.scorecard.scores
+        for score in card.scorecard.scores
         if score.criterion in asked
     ]
-    lead = state.lead
+    lead = card.lead
     contact = " · ".join(
         escape(part) for part in (lead.name, lead.title, lead.email) if part
     )
     return render("ae_brief.mrkdwn.j2", items=items, contact=contact or "not stored")
 
 
-def handoff_post(
-    state: InterviewState, result: DecisionResult, sql_link: str | None
-) -> Message:
-    scorecard = result.assessment.scorecard
+def handoff_post(card: HandoffCard, config: Config) -> Message:
+    """The handoff channel's line, with the same buttons for a manager."""
+    scorecard = card.scorecard
     text = (
-        f"*{lead_title(state.lead)}* → {user(result.handoff.ae_user_id)} "
-        f"from {user(state.interview.sdr_user_id)} · {_total(scorecard)}"
+        f"*{lead_title(card.lead)}* → {user(card.handoff.ae_user_id)} "
+        f"from {user(card.sdr_user_id)} · {_total(scorecard)}"
     )
-    if sql_link:
-        text += f" · {link(sql_link, 'details')}"
-    return Message(text=f"Handoff: {lead_title(state.lead)}", blocks=[section(text)])
+    if card.decision.permalink:
+        text += f" · {link(card.decision.permalink, 'details')}"
+    blocks = [section(text), *_handoff_footer(card, config)]
+    return Message(text=f"Handoff: {lead_title(card.lead)}", blocks=blocks)
+
+
+def handoff_day(day) -> str:
+    """A calendar day as people write it: Tuesday 15 December 2026."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _answer_line(answer, reasons: dict[str, str]) -> str:
+    who, when = user(answer.user_id), date(answer.at)
+    if answer.action == "accepted":
+        line = messages.HANDOFF_ACCEPTED_LINE.format(user=who, at=when)
+    elif answer.action == "rejected":
+        reason = reasons.get(answer.reason_code, answer.reason_code or "")
+        line = messages.HANDOFF_REJECTED_LINE.format(
+            user=who, at=when, reason=escape(reason)
+        )
+    elif answer.action == "reassigned":
+        line = messages.HANDOFF_REASSIGNED_LINE.format(
+            user=who,
+            at=when,
+            from_ae=user(answer.ae_user_id),
+            to_ae=user(answer.to_user_id),
+        )
+    else:
+        line = messages.HANDOFF_MEETING_LINE.format(
+            user=who, at=when, day=handoff_day(answer.meeting_on.date())
+        )
+    return f"{line} — “{escape(clip(answer.note, 300))}”" if answer.note else line
+
+
+def _handoff_footer(card: HandoffCard, config: Config, active: bool = True) -> list:
+    """How the handoff stands, then the buttons it has now (none once closed)."""
+    blocks = []
+    if card.answers:
+        reasons = config.handoff.reject_reasons
+        lines = [_answer_line(answer, reasons) for answer in card.answers[-5:]]
+        blocks.append(context("\n".join(lines)))
+    value = str(card.handoff.id)
+    reject = button("Reject", HANDOFF_REJECT, value, style="danger")
+    if not active:
+        elements = []
+    elif card.status == PENDING:
+        elements = [
+            button("Accept", HANDOFF_ACCEPT, value, style="primary"),
+            reject,
+            button("Reassign", HANDOFF_REASSIGN, value),
+        ]
+    elif card.status == ACCEPTED:
+        elements = [
+            button("Meeting booked", HANDOFF_MEETING, value, style="primary"),
+            reject,
+        ]
+    else:
+        elements = []
+    if elements:
+        blocks.append({"type": "actions", "block_id": "handoff", "elements": elements})
+    return blocks
+
+
+def handoff_returned_post(card: HandoffCard, config: Config) -> Message:
+    """Nurture's post of a lead an AE sent back, with the AE's reason."""
+    answer = card.answers[-1]
+    reason = config.handoff.reject_reasons.get(answer.reason_code, "")
+    text = messages.HANDOFF_RETURNED_POST.format(
+        lead=lead_title(card.lead),
+        ae=user(answer.user_id),
+        sdr=user(card.sdr_user_id),
+        reason=escape(reason),
+    )
+    if answer.note:
+        text += f"\n{quote(answer.note, 600)}"
+    blocks = [
+        header(f"Nurture: {clip(card.lead.display_name, 130)}"),
+        section(f"{lead_facts(card.lead)}\n{text}"),
+    ]
+    return Message(
+        text=f"Nurture: {lead_title(card.lead)} (returned: {escape(reason)})",
+        blocks=blocks,
+    )
+
+
+def reject_modal(card: HandoffCard, config: Config) -> dict:
+    reasons = config.handoff
+    options = [
+        {"text": {"type": "plain_text", "text": clip(label, 75)}, "value": code}
+        for code, label in reasons.reject_reasons.items()
+    ]
+    needs_note = [reasons.reject_reasons[code] for code in reasons.note_required]
+    note = _text_input("note", messages.REJECT_NOTE_LABEL, "", MAX_INPUT, True)
+    if needs_note:
+        note["hint"] = {
+            "type": "plain_text",
+            "text": messages.REJECT_NOTE_HINT.format(reasons=", ".join(needs_note)),
+        }
+    metadata = {"h": card.handoff.id, "n": reasons.note_required}
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "private_metadata": json.dumps(metadata, separators=(",", ":")),
+        "title": {"type": "plain_text", "text": "Reject handoff"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            section(messages.REJECT_INTRO.format(lead=lead_title(card.lead))),
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "reason",
+                    "options": options,
+                },
+            },
+            note,
+        ],
+    }
+
+
+def meeting_modal(card: HandoffCard, today) -> dict:
+    note = _text_input("note", messages.MEETING_NOTE_LABEL, "", MAX_INPUT, True)
+    return {
+        "type": "modal",
+        "callback_id": MEETING_VIEW,
+        "private_metadata": str(card.handoff.id),
+        "title": {"type": "plain_text", "text": "Meeting booked"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            section(messages.MEETING_INTRO.format(lead=lead_title(card.lead))),
+            {
+                "type": "input",
+                "block_id": "date",
+                "label": {"type": "plain_text", "text": "Meeting date"},
+                "element": {
+                    "type": "datepicker",
+                    "action_id": "date",
+                    "initial_date": today.isoformat(),
+                },
+            },
+            note,
+        ],
+    }
 
 
 def nurture_post(
@@ -556,16 +706,24 @@ def intent_alert_dm(alerts: list[Alert], command: str) -> Message:
         if detail.get("intent"):
             line += f" · {escape(clip(str(detail['intent']), 200))}"
         facts = lead_facts(lead)
-        blocks.append(
-            section(
-                "\n".join(
-                    part
-                    for part in (line, facts, _signal_lines(detail.get("signals", [])))
-                    if part
-                )
-            )
-        )
+        signals = _signal_lines(detail.get("signals", []))
+        block = section("\n".join(part for part in (line, facts, signals) if part))
+        block["block_id"] = f"lead:{lead.id}"
+        block["accessory"] = button("Contacted", CONTACTED, str(lead.id))
+        blocks.append(block)
     blocks.append(context(messages.INTENT_ALERT_NEXT.format(command=command)))
     names = ", ".join(lead_title(alert.lead) for alert in alerts[:3])
     more = f" and {len(alerts) - 3} more" if len(alerts) > 3 else ""
     return Message(text=f"Buying intent now: {names}{more}", blocks=blocks)
+
+
+def contacted_alert(alert_blocks: list[dict], lead_id: int, line: str) -> Message:
+    """The alert DM again, the lead's Contacted button replaced by who did it."""
+    blocks = []
+    for block in alert_blocks:
+        if block.get("block_id") == f"lead:{lead_id}":
+            block = {key: value for key, value in block.items() if key != "accessory"}
+            text = f"{block['text']['text']}\n{line}"
+            block["text"] = {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}
+        blocks.append(block)
+    return Message(text=line, blocks=blocks)

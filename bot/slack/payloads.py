@@ -1,7 +1,9 @@
 """Slack request payloads parsed into the few fields the bot acts on."""
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import date
 
 
 class PayloadError(ValueError):
@@ -157,3 +159,104 @@ def view_selected(view: dict, block_id: str, action_id: str) -> str | None:
     state = _field(view, "state", "values")
     option = state.get(block_id, {}).get(action_id, {}).get("selected_option")
     return option["value"] if option else None
+
+
+@dataclass(frozen=True)
+class HandoffClick:
+    user_id: str
+    handoff_id: int
+    action_id: str
+    trigger_id: str
+
+
+@dataclass(frozen=True)
+class ContactedClick:
+    user_id: str
+    lead_id: int
+    channel_id: str
+    message_ts: str
+    # The alert as Slack shows it, to redraw with this lead marked.
+    alert_blocks: list[dict]
+
+
+@dataclass(frozen=True)
+class AwayRequest:
+    """`away [person] [until] <day>` or `back [person]`, after the command."""
+
+    back: bool
+    # A user ID when a person was named; `person_text` holds what was typed.
+    person: str | None
+    person_text: str
+    until_text: str
+
+
+def parse_handoff_click(body: dict) -> HandoffClick:
+    action = _field(body, "actions")[0]
+    try:
+        handoff_id = int(action["value"])
+    except (KeyError, TypeError, ValueError):
+        raise PayloadError("actions[0].value is not a handoff ID") from None
+    return HandoffClick(
+        user_id=_field(body, "user", "id"),
+        handoff_id=handoff_id,
+        action_id=action.get("action_id", ""),
+        trigger_id=body.get("trigger_id", ""),
+    )
+
+
+def parse_contacted_click(body: dict) -> ContactedClick:
+    action = _field(body, "actions")[0]
+    try:
+        lead_id = int(action["value"])
+    except (KeyError, TypeError, ValueError):
+        raise PayloadError("actions[0].value is not a lead ID") from None
+    return ContactedClick(
+        user_id=_field(body, "user", "id"),
+        lead_id=lead_id,
+        channel_id=_field(body, "container", "channel_id"),
+        message_ts=_field(body, "container", "message_ts"),
+        alert_blocks=(body.get("message") or {}).get("blocks") or [],
+    )
+
+
+MENTION = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{2,})(\|[^>]*)?>$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def parse_away(text: str) -> AwayRequest | None:
+    """The away/back subcommand of /qualify, or None for any other text.
+
+    A person is a mention (`<@U123>`, as Slack sends a picked @name) or a
+    member ID; a plain `@name` is kept as typed so the reply can say so.
+    """
+    word, _, rest = text.strip().partition(" ")
+    if word.lower() not in ("away", "back"):
+        return None
+    rest = rest.strip()
+    first, _, after = rest.partition(" ")
+    person, person_text = None, ""
+    if first.startswith(("<@", "@")) or USER_ID.match(first):
+        person_text, rest = first, after.strip()
+        match = MENTION.match(first)
+        if match:
+            person = match["id"]
+        elif USER_ID.match(first):
+            person = first
+    if rest.lower().startswith("until "):
+        rest = rest[len("until ") :].strip()
+    return AwayRequest(
+        back=word.lower() == "back",
+        person=person,
+        person_text=person_text,
+        until_text=rest,
+    )
+
+
+def view_date(view: dict, block_id: str, action_id: str) -> date | None:
+    """A datepicker's chosen day from a submitted modal."""
+    state = _field(view, "state", "values")
+    picked = state.get(block_id, {}).get(action_id, {}).get("selected_date")
+    try:
+        return date.fromisoformat(picked) if picked else None
+    except ValueError:
+        raise PayloadError(f"{block_id}: {picked!r} is not a date") from None

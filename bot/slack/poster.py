@@ -14,12 +14,25 @@ logger = logging.getLogger(__name__)
 
 
 class PostError(Exception):
-    """Slack refused a call; `code` is Slack's error string (channel_not_found...)."""
+    """Slack refused a call; `code` is Slack's error string (channel_not_found...).
 
-    def __init__(self, method: str, code: str) -> None:
+    `status` is the HTTP status (0 when no answer came); `retry_after` the
+    seconds a 429 asked to wait, when it gave them.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        code: str,
+        *,
+        status: int = 0,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{method} failed: {code}")
         self.method = method
         self.code = code
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -40,19 +53,24 @@ class Poster(Protocol):
     def open_modal(self, trigger_id: str, view: dict) -> None: ...
 
 
-def make_web_client(token: str | None, base_url: str) -> WebClient:
+def make_web_client(
+    token: str | None, base_url: str, *, rate_limit_retries: int = 3
+) -> WebClient:
     """A WebClient that waits out 429s (Retry-After) before retrying.
 
     A 429 means Slack did nothing, so the retry is safe. A dropped connection
     is not retried: Slack may have posted the message already, and a retry
-    would post it twice.
+    would post it twice. With `rate_limit_retries=0` a 429 raises PostError
+    at once (the outbox worker reschedules instead of sleeping).
     """
     # Passing the list replaces slack_sdk's default connection-error retry.
+    handlers = (
+        [RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)]
+        if rate_limit_retries
+        else []
+    )
     return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=10,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
+        token=token, base_url=base_url, timeout=10, retry_handlers=handlers
     )
 
 
@@ -99,11 +117,34 @@ class SlackPoster:
         try:
             return self.client.api_call(method, json=kwargs)
         except SlackApiError as error:
-            code = error.response.get("error", "unknown_error")
+            response = error.response
+            code = (
+                response.get("error", "unknown_error")
+                if isinstance(response.data, dict)
+                else "unknown_error"
+            )
             logger.warning("slack call failed method=%s error=%s", method, code)
-            raise PostError(method, code) from None
+            raise PostError(
+                method,
+                code,
+                status=response.status_code,
+                retry_after=_retry_after(response),
+            ) from None
         except OSError as error:
             # Connection refused, reset or timed out: whether Slack acted is
             # unknown, so it is reported, not retried.
             logger.warning("slack call failed method=%s error=%r", method, error)
             raise PostError(method, "connection_error") from None
+
+
+def _retry_after(response) -> float | None:
+    if response.status_code != 429:
+        return None
+    for name, value in (response.headers or {}).items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None

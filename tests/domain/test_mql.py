@@ -90,7 +90,7 @@ def test_a_lead_already_claimed_is_not_detected_again(engine, config):
     add_events(engine, lead_id, ("demo_request", 0.1), now=NOW)
     (mql,) = _detect(engine, config, lead_id)
     with session_scope(engine) as session:
-        mqls.claim(mql.id, user_id="USDR1", session=session, now=NOW)
+        mqls.claim(mql.id, user_id="USDR1", session=session, config=config, now=NOW)
         # Closed, the MQL no longer holds the lead; only the claim does.
         session.get(Mql, mql.id).status = "closed"
 
@@ -139,7 +139,7 @@ def test_a_claim_between_the_post_and_its_record_stays_claimed(engine, config):
     with session_scope(engine) as session:
         mqls.take_unposted(session=session)
     with session_scope(engine) as session:
-        mqls.claim(mql_id, user_id="USDR1", session=session, now=NOW)
+        mqls.claim(mql_id, user_id="USDR1", session=session, config=config, now=NOW)
 
     with session_scope(engine) as session:
         mqls.mark_posted(mql_id, channel_id="CQUEUE", message_ts="1.2", session=session)
@@ -156,7 +156,9 @@ def test_a_claim_gives_the_lead_to_the_sdr_and_records_the_moment(engine, config
     mql_id = _new_mql(engine, config)
 
     with session_scope(engine) as session:
-        result = mqls.claim(mql_id, user_id="USDR1", session=session, now=NOW)
+        result = mqls.claim(
+            mql_id, user_id="USDR1", session=session, config=config, now=NOW
+        )
 
     assert result.is_won
     assert (result.mql.claimed_by, result.mql.claimed_at) == ("USDR1", NOW)
@@ -173,10 +175,12 @@ def test_a_claim_gives_the_lead_to_the_sdr_and_records_the_moment(engine, config
 def test_a_second_claim_loses_and_names_the_first(engine, config):
     mql_id = _new_mql(engine, config)
     with session_scope(engine) as session:
-        mqls.claim(mql_id, user_id="USDR1", session=session, now=NOW)
+        mqls.claim(mql_id, user_id="USDR1", session=session, config=config, now=NOW)
 
     with session_scope(engine) as session:
-        result = mqls.claim(mql_id, user_id="USDR2", session=session, now=NOW)
+        result = mqls.claim(
+            mql_id, user_id="USDR2", session=session, config=config, now=NOW
+        )
 
     assert not result.is_won
     assert result.mql.claimed_by == "USDR1"
@@ -192,7 +196,9 @@ def test_two_sdrs_claiming_at_once_make_exactly_one_winner(engine, config):
     def claim_as(user_id: str) -> None:
         start.wait()
         with session_scope(engine) as session:
-            result = mqls.claim(mql_id, user_id=user_id, session=session, now=NOW)
+            result = mqls.claim(
+                mql_id, user_id=user_id, session=session, config=config, now=NOW
+            )
         results[user_id] = result
 
     threads = [threading.Thread(target=claim_as, args=(u,)) for u in ("U1", "U2")]
@@ -209,9 +215,9 @@ def test_two_sdrs_claiming_at_once_make_exactly_one_winner(engine, config):
     assert len(_moments(engine, "claimed")) == 1
 
 
-def test_a_claim_of_a_forgotten_mql_says_it_is_not_found(engine):
+def test_a_claim_of_a_forgotten_mql_says_it_is_not_found(engine, config):
     with session_scope(engine) as session, pytest.raises(mqls.MqlNotFound):
-        mqls.claim(404, user_id="USDR1", session=session, now=NOW)
+        mqls.claim(404, user_id="USDR1", session=session, config=config, now=NOW)
 
 
 def test_a_demo_request_of_a_claimed_lead_is_a_pending_alert_for_its_sdr(

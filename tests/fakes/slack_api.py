@@ -7,7 +7,9 @@ so a message Slack would refuse fails the test that sent it.
 
 import itertools
 import json
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -24,6 +26,10 @@ class Call:
     method: str
     args: dict
     response: dict = field(default_factory=dict)
+    # When the call arrived (time.monotonic()), and Slack's HTTP status.
+    at: float = field(default_factory=time.monotonic)
+    status: int = 200
+    retry_after: int | None = None
 
     @property
     def text_and_blocks(self) -> str:
@@ -41,7 +47,20 @@ class FakeSlack:
     problems: list[str] = field(default_factory=list)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
     drops: set[tuple[str, str]] = field(default_factory=set)
+    # Calls left to fail, for failures given a number of times.
+    failures_left: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (method, channel) -> [calls left to answer 429, Retry-After seconds]
+    rate_limits: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # chat.postMessage's limit, enforced when > 0: a post to a channel sooner
+    # than this after the last one it accepted there is answered 429.
+    per_channel_interval_s: float = 0.0
+    # Seconds a method takes to answer, after the call is recorded (a slow
+    # Slack, or a call in flight when the test stops the caller).
+    delays: dict[str, float] = field(default_factory=dict)
+    rate_limited: int = 0
+    _last_post: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _answering: threading.local = field(default_factory=threading.local)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
 
@@ -64,9 +83,20 @@ class FakeSlack:
                 return True
         return False
 
-    def fail(self, method: str, error: str, channel: str = "*") -> None:
-        """Make `method` answer ok=false with `error` (for one channel or all)."""
+    def fail(
+        self, method: str, error: str, channel: str = "*", times: int | None = None
+    ) -> None:
+        """Make `method` answer ok=false with `error` (for one channel or all),
+        every time or the next `times` times."""
         self.failures[(method, channel)] = error
+        if times is not None:
+            self.failures_left[(method, channel)] = times
+
+    def rate_limit(
+        self, method: str, times: int, retry_after: int, channel: str = "*"
+    ) -> None:
+        """Answer the next `times` such calls 429 with `Retry-After`."""
+        self.rate_limits[(method, channel)] = [times, retry_after]
 
     def of(self, method: str) -> list[Call]:
         with self.lock:
@@ -82,19 +112,61 @@ class FakeSlack:
         return f"{self.base_url}response"
 
     def handle(self, method: str, args: dict) -> dict:
+        call = self._handle_call(method, args)
+        # The HTTP handler reads the status from here: tests wrap handle().
+        self._answering.call = call
+        return call.response
+
+    def answered_call(self) -> Call | None:
+        """The call this thread's last handle() answered."""
+        return getattr(self._answering, "call", None)
+
+    def _handle_call(self, method: str, args: dict) -> Call:
         call = Call(method, args)
         with self.lock:
             self.calls.append(call)
             channel = str(args.get("channel", ""))
-            error = self.failures.get((method, channel)) or self.failures.get(
-                (method, "*")
-            )
-        if error:
+            call.retry_after = self._take_rate_limit(method, channel, call.at)
+            error = self._take_failure(method, channel)
+            self.rate_limited += call.retry_after is not None
+        if call.retry_after is not None:
+            call.status = 429
+            call.response = {"ok": False, "error": "ratelimited"}
+        elif error:
             call.response = {"ok": False, "error": error}
         else:
             self._validate(method, args)
             call.response = self._answer(method, args)
-        return call.response
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
+        return call
+
+    def _take_failure(self, method: str, channel: str) -> str | None:
+        for key in ((method, channel), (method, "*")):
+            if key not in self.failures:
+                continue
+            error = self.failures[key]
+            if key in self.failures_left:
+                self.failures_left[key] -= 1
+                if self.failures_left[key] <= 0:
+                    del self.failures[key], self.failures_left[key]
+            return error
+        return None
+
+    def _take_rate_limit(self, method: str, channel: str, at: float) -> int | None:
+        for key in ((method, channel), (method, "*")):
+            limit = self.rate_limits.get(key)
+            if limit and limit[0] > 0:
+                limit[0] -= 1
+                return limit[1]
+        if method != "chat.postMessage" or not self.per_channel_interval_s:
+            return None
+        last = self._last_post.get(channel)
+        # 20 ms of slack for the time a request spends on the wire.
+        if last is not None and at - last < self.per_channel_interval_s - 0.02:
+            return max(1, math.ceil(self.per_channel_interval_s - (at - last)))
+        self._last_post[channel] = at
+        return None
 
     def _answer(self, method: str, args: dict) -> dict:
         if method == "auth.test":
@@ -165,6 +237,8 @@ def _make_handler(fake: FakeSlack):
             if self.path == "/_stats":
                 stats = {
                     "dm_posts": fake.count_dm_posts(),
+                    "posts": len(fake.of("chat.postMessage")),
+                    "rate_limited": fake.rate_limited,
                     "responses": len(fake.of("response_url")),
                     "problems": fake.problems,
                 }
@@ -172,9 +246,13 @@ def _make_handler(fake: FakeSlack):
                 stats = {"ok": True}
             self._send(stats)
 
-        def _send(self, payload: dict) -> None:
+        def _send(
+            self, payload: dict, status: int = 200, retry_after: int | None = None
+        ) -> None:
             body = json.dumps(payload).encode()
-            self.send_response(200)
+            self.send_response(status)
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -197,7 +275,11 @@ def _make_handler(fake: FakeSlack):
             if fake.take_drop(method, args):
                 self.close_connection = True
                 return
-            self._send(answer)
+            call = fake.answered_call()
+            if call is None or call.response is not answer:
+                self._send(answer)
+                return
+            self._send(answer, call.status, call.retry_after)
 
         def log_message(self, *args):
             pass
@@ -227,5 +309,9 @@ if __name__ == "__main__":
     # so that a benchmark's load client does not share its interpreter.
     import sys
 
-    _, running = start_fake_slack(int(sys.argv[1]))
+    # An optional second argument enforces chat.postMessage's limit: at most
+    # one post per channel per that many seconds.
+    fake, running = start_fake_slack(int(sys.argv[1]))
+    if len(sys.argv) > 2:
+        fake.per_channel_interval_s = float(sys.argv[2])
     threading.Event().wait()

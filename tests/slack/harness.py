@@ -205,6 +205,7 @@ class SlackHarness:
         channel: str = "DSDR1",
         message_ts: str = "1700000000.000001",
         drain: bool = True,
+        message_blocks: list | None = None,
     ) -> httpx.Response:
         payload = {
             "type": "block_actions",
@@ -227,7 +228,12 @@ class SlackHarness:
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": channel, "name": "directmessage"},
-            "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+            "message": {
+                "type": "message",
+                "ts": message_ts,
+                "text": "",
+                "blocks": message_blocks or [],
+            },
             "state": {"values": {}},
             "response_url": self.fake.response_url,
             "actions": [

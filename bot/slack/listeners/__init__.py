@@ -33,6 +33,10 @@ JOBS = {
     "change_answers": views.change_answers,
     "message": events.message,
     "claim_mql": actions.claim_mql,
+    "answer_handoff": actions.answer_handoff,
+    "contacted": actions.contacted,
+    "reject_handoff": views.reject_handoff,
+    "book_meeting": views.book_meeting,
     "deliver_intent": deliver_intent,
 }
 

@@ -4,14 +4,17 @@ import re
 
 from slack_bolt import Ack, App, Respond
 
-from bot import conversation, intent
+from bot import conversation, handoff_service, intent
 from bot.conversation import Services
+from bot.domain import handoffs
 from bot.slack import blocks
 from bot.slack.jobs import JobRunner
 from bot.slack.listeners.replies import ephemeral
 from bot.slack.payloads import (
     PayloadError,
     parse_claim_click,
+    parse_contacted_click,
+    parse_handoff_click,
     parse_level_click,
     parse_review_click,
 )
@@ -87,6 +90,46 @@ def claim_mql(services: Services, body: dict, respond: Respond | None) -> None:
     )
 
 
+def answer_handoff(services: Services, body: dict, respond: Respond | None) -> None:
+    click = parse_handoff_click(body)
+    reply = ephemeral(respond)
+    if click.action_id == blocks.HANDOFF_ACCEPT:
+        handoff_service.accept(
+            services, user_id=click.user_id, handoff_id=click.handoff_id, reply=reply
+        )
+    elif click.action_id == blocks.HANDOFF_REASSIGN:
+        handoff_service.reassign(
+            services, user_id=click.user_id, handoff_id=click.handoff_id, reply=reply
+        )
+    else:
+        action = (
+            handoffs.REJECTED
+            if click.action_id == blocks.HANDOFF_REJECT
+            else handoffs.MEETING_BOOKED
+        )
+        handoff_service.open_modal(
+            services,
+            action=action,
+            user_id=click.user_id,
+            handoff_id=click.handoff_id,
+            trigger_id=click.trigger_id,
+            reply=reply,
+        )
+
+
+def contacted(services: Services, body: dict, respond: Respond | None) -> None:
+    click = parse_contacted_click(body)
+    handoff_service.contacted(
+        services,
+        user_id=click.user_id,
+        lead_id=click.lead_id,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+        alert_blocks=click.alert_blocks,
+        reply=ephemeral(respond),
+    )
+
+
 def register(app: App, runner: JobRunner) -> None:
     def handing_to(job: str):
         def ack_then_run(ack: Ack, body: dict) -> None:
@@ -101,3 +144,9 @@ def register(app: App, runner: JobRunner) -> None:
     review_ids = rf"^({blocks.SUBMIT}|{blocks.CANCEL}|{blocks.CHANGE})$"
     app.action(re.compile(review_ids))(handing_to("review"))
     app.action(blocks.CLAIM_MQL)(handing_to("claim_mql"))
+    handoff_ids = (
+        rf"^({blocks.HANDOFF_ACCEPT}|{blocks.HANDOFF_REJECT}"
+        rf"|{blocks.HANDOFF_REASSIGN}|{blocks.HANDOFF_MEETING})$"
+    )
+    app.action(re.compile(handoff_ids))(handing_to("answer_handoff"))
+    app.action(blocks.CONTACTED)(handing_to("contacted"))

@@ -1,14 +1,22 @@
-"""Modal submissions: a new lead, and changes made from the review."""
+"""Modal submissions: a new lead, changes from the review, handoff answers."""
+
+import json
 
 from slack_bolt import Ack, App, Respond
 
-from bot import conversation
+from bot import conversation, handoff_service, messages
 from bot.config import MAX_LEVEL
 from bot.conversation import Services
 from bot.domain.leads import DOMAIN, normalise_domain
 from bot.slack import blocks
 from bot.slack.jobs import JobRunner
-from bot.slack.payloads import view_input, view_selected, view_value
+from bot.slack.payloads import (
+    PayloadError,
+    view_date,
+    view_input,
+    view_selected,
+    view_value,
+)
 
 
 def new_lead_errors(view: dict) -> dict[str, str]:
@@ -61,6 +69,41 @@ def call_notes(services: Services, body: dict, respond: Respond | None) -> None:
     )
 
 
+def reject_errors(view: dict) -> dict[str, str]:
+    """A reason that needs a note (the modal carries which ones) given none."""
+    needs_note = json.loads(view["private_metadata"]).get("n", [])
+    if view_selected(view, "reason", "reason") in needs_note and not view_value(
+        view, "note"
+    ):
+        return {"note": messages.REJECT_NOTE_NEEDED}
+    return {}
+
+
+def reject_handoff(services: Services, body: dict, respond: Respond | None) -> None:
+    view = body["view"]
+    handoff_service.reject(
+        services,
+        user_id=body["user"]["id"],
+        handoff_id=int(json.loads(view["private_metadata"])["h"]),
+        reason_code=view_selected(view, "reason", "reason") or "",
+        note=view_value(view, "note"),
+    )
+
+
+def book_meeting(services: Services, body: dict, respond: Respond | None) -> None:
+    view = body["view"]
+    meeting_on = view_date(view, "date", "date")
+    if meeting_on is None:
+        raise PayloadError("date: no meeting date was picked")
+    handoff_service.book_meeting(
+        services,
+        user_id=body["user"]["id"],
+        handoff_id=int(view["private_metadata"]),
+        meeting_on=meeting_on,
+        note=view_value(view, "note"),
+    )
+
+
 def register(app: App, runner: JobRunner) -> None:
     @app.view(blocks.NEW_LEAD_VIEW)
     def ack_new_lead(ack: Ack, body: dict, view: dict) -> None:
@@ -80,3 +123,17 @@ def register(app: App, runner: JobRunner) -> None:
     def ack_change(ack: Ack, body: dict) -> None:
         ack()
         runner.submit("change_answers", body)
+
+    @app.view(blocks.REJECT_VIEW)
+    def ack_reject(ack: Ack, body: dict, view: dict) -> None:
+        errors = reject_errors(view)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        runner.submit("reject_handoff", body)
+
+    @app.view(blocks.MEETING_VIEW)
+    def ack_meeting(ack: Ack, body: dict) -> None:
+        ack()
+        runner.submit("book_meeting", body)
