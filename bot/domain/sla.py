@@ -142,7 +142,8 @@ def stop_clocks(
 ) -> list[SlaClock]:
     """Stop the lead's open clocks of a kind (of one subject, when given).
 
-    A clock stopped by its due time is met, after it late.
+    A clock stopped by its due time is met; after it, or once its breach
+    was recorded, late.
     """
     statement = select(SlaClock).where(
         SlaClock.lead_id == lead_id,
@@ -154,7 +155,8 @@ def stop_clocks(
     clocks = list(session.scalars(statement.with_for_update()))
 
     for clock in clocks:
-        clock.status = "met" if at <= clock.due_at else "late"
+        is_met = at <= clock.due_at and clock.breached_at is None
+        clock.status = "met" if is_met else "late"
         clock.stopped_at = at
         clock.next_check_at = None
         _record(session, clock.id, "stop", at, user_id, {"status": clock.status})
@@ -347,6 +349,8 @@ def _reassign_on_breach(
         new_owner = routing.pick_sdr(config, session=session, now=now, exclude=exclude)
         if new_owner is not None:
             reassign(clock, new_owner, now, session)
+            if clock.kind == "mql_claim" and clock.subject_id is not None:
+                new_owner = _claim_for(clock, new_owner, session, config, now)
     if new_owner is None:
         logger.warning(
             "sla clock not reassigned clock_id=%s kind=%s: nobody available",
@@ -362,6 +366,24 @@ def _reassign_on_breach(
             _notice(clock, "reassigned_away", old_owner, "reassigned", **people)
         )
     return notices
+
+
+def _claim_for(
+    clock: SlaClock, user_id: str, session: Session, config: Config, now: datetime
+) -> str | None:
+    """Claim the unclaimed MQL for the SDR it now goes to, as a click would
+    (which also ends its claim clock, late). None if someone else won it."""
+    from bot.domain import mql  # it imports this module
+
+    try:
+        result = mql.claim(
+            clock.subject_id, user_id=user_id, session=session, config=config, now=now
+        )
+    except mql.MqlNotFound:
+        # Forgotten with its lead, or a clock with no MQL row: the clock
+        # alone moves.
+        return user_id
+    return user_id if result.is_won else None
 
 
 def _move_handoff(clock: SlaClock, session: Session, config: Config, now: datetime):

@@ -267,3 +267,29 @@ def test_a_late_earlier_event_does_not_alert_the_same_intent_twice(engine, confi
 
     assert result.alerts == 0
     assert len(_moments(engine, "high_intent")) == 1
+
+
+def test_an_mql_nobody_claimed_in_time_is_claimed_for_the_next_sdr(engine, config):
+    from bot.domain import sla
+    from bot.models import SlaClock
+
+    team = config.team.model_copy(update={"sdrs": ["USDR1", "USDR2"]})
+    config = config.model_copy(update={"team": team})
+    mql_id = _new_mql(engine, config)
+    with session_scope(engine) as session:
+        clock = session.exec(select(SlaClock).where(SlaClock.kind == "mql_claim")).one()
+
+    with session_scope(engine) as session:
+        work = sla.take_due(session=session, config=config, now=clock.due_at, limit=9)
+
+    with session_scope(engine) as session:
+        mql = session.get(Mql, mql_id)
+        lead = session.get(Lead, mql.lead_id)
+        stopped = session.get(SlaClock, clock.id)
+    assert (mql.status, mql.claimed_by, lead.sdr_user_id) == (
+        "claimed",
+        "USDR1",
+        "USDR1",
+    )
+    assert stopped.status == "late"
+    assert ("reassigned_to", "USDR1") in [(n.kind, n.recipient) for n in work.notices]
