@@ -532,6 +532,8 @@ def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
     import signal
     import threading
 
+    from bot import intent
+    from bot.conversation import Services
     from bot.db import make_engine, utcnow
     from bot.outbox_sender import OutboxSender
     from bot.slack.poster import SlackPoster, make_web_client
@@ -546,6 +548,17 @@ def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
     sender = OutboxSender(
         engine, SlackPoster(client), config, now_fn=(lambda: now) if now else utcnow
     )
+    services = Services(
+        engine=engine,
+        config=config,
+        poster=SlackPoster(
+            make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        ),
+    )
+
+    def deliver_intent() -> None:
+        intent.deliver_intent(services)
+
     stop_event = threading.Event()
     previous = {
         # The message in flight is finished; the loop stops after it.
@@ -556,10 +569,23 @@ def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
     try:
         with worker_lock(settings.database_url):
             if not once:
-                run_worker(engine, config, sender, stop_event=stop_event)
+                run_worker(
+                    engine,
+                    config,
+                    sender,
+                    stop_event=stop_event,
+                    deliver_intent=deliver_intent,
+                )
                 return
             at = now or utcnow()
-            delivered = run_pass(engine, config, sender, now=at, stop_event=stop_event)
+            delivered = run_pass(
+                engine,
+                config,
+                sender,
+                now=at,
+                stop_event=stop_event,
+                deliver_intent=deliver_intent,
+            )
     except WorkerError as error:
         raise click.ClickException(str(error)) from None
     finally:

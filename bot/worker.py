@@ -38,11 +38,19 @@ def run_pass(
     now: datetime,
     stop_event: threading.Event,
     enqueue_due: Callable | None = None,
+    deliver_intent: Callable[[], None] | None = None,
 ) -> list[Delivery]:
-    """Record every message the clocks owe at `now`, then send what is due."""
+    """Record every message the clocks owe at `now`, then send what is due.
+
+    `deliver_intent` posts the MQLs and intent alerts still waiting (no
+    queue channel yet, a refused post), so they go out on the worker's
+    timer, not only with the next live event.
+    """
     enqueue_due = enqueue_due or _sla_enqueue_due()
     while not stop_event.is_set() and enqueue_due(engine, config, now):
         pass
+    if deliver_intent is not None and not stop_event.is_set():
+        deliver_intent()
     return sender.drain(stop_event)
 
 
@@ -54,6 +62,7 @@ def run_worker(
     stop_event: threading.Event,
     poll_s: float = POLL_S,
     enqueue_due: Callable | None = None,
+    deliver_intent: Callable[[], None] | None = None,
 ) -> int:
     """Run passes until `stop_event` is set; the number of messages sent."""
     sent = 0
@@ -66,6 +75,7 @@ def run_worker(
             now=sender.now_fn(),
             stop_event=stop_event,
             enqueue_due=enqueue_due,
+            deliver_intent=deliver_intent,
         )
         sent += len(delivered)
         if not delivered:

@@ -215,3 +215,33 @@ def test_a_worker_killed_before_sending_sends_once_after_restart(
         "about reminder-1"
     ]
     assert _stored(database_file)["reminder-1"].status == "sent"
+
+
+def test_a_pass_posts_the_mqls_still_waiting_for_the_queue(
+    run, tmp_path, fake_slack, database_file
+):
+    from bot.models import Lead, Mql
+
+    (tmp_path / "qualify.toml").write_text(
+        CONFIG.replace('sla = "CSLA"', 'sla = "CSLA"\nqueue = "CQUEUE"')
+    )
+    engine = make_engine(f"sqlite:///{database_file}")
+    with session_scope(engine) as session:
+        lead = Lead(email="ana@acme.example", name="Ana", domain="acme.example")
+        session.add(lead)
+        session.flush()
+        session.add(
+            Mql(
+                lead_id=lead.id,
+                reached_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+                reason="hand_raiser",
+                engagement_level=2,
+            )
+        )
+    engine.dispose()
+
+    result = run("worker", "--once")
+
+    assert result.exit_code == 0
+    (post,) = fake_slack.posts_to("CQUEUE")
+    assert "Ana" in post.text_and_blocks
