@@ -1,10 +1,12 @@
-"""The command line: `python -m bot serve|socket|worker|demo|import|migrate`.
+"""The command line: `python -m bot serve|socket|worker|demo|import|export|
+digest|migrate`.
 
 This is the only place that configures logging.
 """
 
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -518,6 +520,81 @@ def _print_slack_messages(messages) -> None:
 
 
 @main.command()
+@click.option("--preview", is_flag=True, help="Print the digest here (no Slack).")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day to digest (default: the previous business day).",
+)
+@click.option("--channel", "channel_id", help="Use this digest channel's time zone.")
+@click.option(
+    "--chart",
+    "chart_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the 14-day chart (default: qualify-digest-DAY.png).",
+)
+@click.pass_context
+def digest(
+    ctx: click.Context,
+    preview: bool,
+    day,
+    channel_id: str | None,
+    chart_path: Path | None,
+) -> None:
+    """Print the manager's digest of a day as text, with no Slack needed."""
+    from datetime import datetime
+
+    from bot.chart import render_chart
+    from bot.db import make_engine, session_scope
+    from bot.domain.digest import build_digest, previous_business_day
+    from bot.domain.digest_series import daily_series
+    from bot.domain.sla import schedule_of
+    from bot.slack.digest_blocks import digest_message
+    from bot.slack.plaintext import blocks_to_text
+
+    if not preview:
+        raise click.UsageError(
+            "the worker sends the digests; add --preview to print one here."
+        )
+    settings: Settings = ctx.obj
+    config = _load(ctx)
+    zone = _digest_zone(config, channel_id)
+    if day is None:
+        today = datetime.now(zone).date()
+        day = previous_business_day(today, schedule_of(config.sla))
+    else:
+        day = day.date()
+
+    _upgrade(settings)
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        message = digest_message(
+            build_digest(session=session, config=config, day=day, zone=zone)
+        )
+        series = daily_series(session=session, config=config, end_day=day, zone=zone)
+    click.echo(blocks_to_text(message.blocks, message.text, {}, {}))
+    chart_path = chart_path or Path(f"qualify-digest-{day.isoformat()}.png")
+    chart_path.write_bytes(render_chart(series))
+    click.echo(f"chart of the 14 days to {day.isoformat()} written to {chart_path}")
+
+
+def _digest_zone(config, channel_id: str | None):
+    from zoneinfo import ZoneInfo
+
+    if channel_id is None:
+        return ZoneInfo(config.digest.time_zone)
+    targets = {channel: zone for channel, _, zone in config.digest.targets(config)}
+    if channel_id not in targets:
+        known = ", ".join(targets) or "none; set channels.digest"
+        raise click.BadParameter(
+            f"{channel_id} is not a digest channel in the config (known: {known}).",
+            param_hint="--channel",
+        )
+    return targets[channel_id]
+
+
+@main.command()
 @click.option("--once", is_flag=True, help="Run one pass, print what was sent, exit.")
 @click.option(
     "--now",
@@ -531,10 +608,12 @@ def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
     """Run the SLA clocks and send the outbox until stopped (SIGTERM)."""
     import signal
     import threading
+    from functools import partial
 
     from bot import intent
     from bot.conversation import Services
     from bot.db import make_engine, utcnow
+    from bot.digest_service import chart_for
     from bot.outbox_sender import OutboxSender
     from bot.slack.poster import SlackPoster, make_web_client
     from bot.worker import WorkerError, run_pass, run_worker, worker_lock
@@ -546,7 +625,11 @@ def worker(ctx: click.Context, once: bool, now_text: str | None) -> None:
     )
     engine = make_engine(settings.database_url)
     sender = OutboxSender(
-        engine, SlackPoster(client), config, now_fn=(lambda: now) if now else utcnow
+        engine,
+        SlackPoster(client),
+        config,
+        now_fn=(lambda: now) if now else utcnow,
+        attachment_for=partial(chart_for, engine, config),
     )
     services = Services(
         engine=engine,
@@ -621,6 +704,91 @@ def _parse_now(text: str | None, once: bool):
             param_hint="--now",
         )
     return now
+
+
+@main.group()
+def export() -> None:
+    """Write stored data out for other tools."""
+
+
+@export.command(name="decisions")
+@click.option(
+    "--since",
+    required=True,
+    metavar="DATE|TIME",
+    help="First day (2026-11-01) or instant (ISO 8601) to include.",
+)
+@click.option(
+    "--until",
+    metavar="DATE|TIME",
+    help="Last day to include, or the instant to stop before (default: now).",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="File to write (default: standard output).",
+)
+@click.pass_context
+def export_decisions(
+    ctx: click.Context,
+    since: str,
+    until: str | None,
+    file_format: str,
+    output: Path | None,
+) -> None:
+    """Every decision with its breakdown, matrix version, AE outcome and SLAs.
+
+    Dates without a time are days in sla.time_zone; times without an offset
+    are read there too.
+    """
+    from zoneinfo import ZoneInfo
+
+    from bot.domain import decision_export
+
+    zone = ZoneInfo(_load(ctx).sla.time_zone)
+    window = decision_export.Window(
+        since=_export_moment(since, zone, "--since"),
+        until=until and _export_moment(until, zone, "--until", is_end=True),
+    )
+    if window.until is not None and window.until <= window.since:
+        raise click.BadParameter(
+            f"{until!r} is not after --since {since!r}; give a later end.",
+            param_hint="--until",
+        )
+    engine = _identity_engine(ctx)
+
+    rows = decision_export.iter_decisions(engine, window)
+    with _open_output(output) as file:
+        if file_format == "csv":
+            criteria = decision_export.criteria_in(engine, window)
+            count = decision_export.write_csv(rows, file, criteria)
+        else:
+            count = decision_export.write_jsonl(rows, file)
+    where = f" to {output}" if output else ""
+    click.echo(f"{count} decision(s) exported{where}.", err=True)
+
+
+def _open_output(output: Path | None):
+    if output is None:
+        return nullcontext(sys.stdout)
+    # newline="": the csv module writes its own line endings.
+    return output.open("w", newline="", encoding="utf-8")
+
+
+def _export_moment(text: str, zone, option: str, *, is_end: bool = False):
+    from bot.domain.decision_export import parse_moment
+
+    try:
+        return parse_moment(text, zone, is_end=is_end)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
 
 
 if __name__ == "__main__":

@@ -472,6 +472,91 @@ class Routing(_Strict):
     max_claimed_mqls_per_sdr: int = Field(default=0, ge=0)
 
 
+class DigestChannel(_Strict):
+    """One channel's digest; what it leaves out comes from [digest]."""
+
+    # Empty: channels.digest.
+    channel: str = ""
+    time: str | None = None
+    time_zone: str | None = None
+
+    @field_validator("channel")
+    @classmethod
+    def _check_channel(cls, value: str) -> str:
+        return _check_channel_id(value)
+
+    @field_validator("time")
+    @classmethod
+    def _check_time(cls, value: str | None) -> str | None:
+        return value if value is None else _check_clock_time(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, name: str | None) -> str | None:
+        return name if name is None else _check_zone_name(name)
+
+
+class Digest(_Strict):
+    """When the manager's digest is sent, and where."""
+
+    time: str = "08:30"
+    # Filled from sla.time_zone when the file leaves it out.
+    time_zone: str = "UTC"
+    channels: list[DigestChannel] = []
+
+    @field_validator("time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        return _check_clock_time(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, name: str) -> str:
+        return _check_zone_name(name)
+
+    def targets(self, config: "Config") -> list[tuple[str, str, ZoneInfo]]:
+        """Each digest to send: (channel ID, local "HH:MM", its time zone).
+
+        Without [[digest.channels]] it is channels.digest alone; an entry
+        without a channel means channels.digest; no channel, no digest.
+        """
+        entries = self.channels or [DigestChannel()]
+        targets = []
+        for entry in entries:
+            channel = entry.channel or config.channels.digest
+            if not channel:
+                continue
+            zone = ZoneInfo(entry.time_zone or self.time_zone)
+            targets.append((channel, entry.time or self.time, zone))
+        return targets
+
+
+def _check_channel_id(value: str) -> str:
+    if value and not CHANNEL_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a Slack channel ID (it looks like C0123ABCD; "
+            "copy it from the channel's details)"
+        )
+    return value
+
+
+def _check_clock_time(value: str) -> str:
+    if not CLOCK_TIME.match(value):
+        raise ValueError(f'{value!r} is not a time of day like "08:30"')
+    return value
+
+
+def _check_zone_name(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone (like Europe/Berlin or "
+            "America/New_York)"
+        ) from None
+    return name
+
+
 class Config(_Strict):
     channels: Channels = Channels()
     team: Team = Team()
@@ -482,6 +567,22 @@ class Config(_Strict):
     handoff: Handoff
     routing: Routing = Routing()
     sla: Sla
+    digest: Digest = Digest()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _digest_zone(cls, data):
+        # The digest follows the team's business-hours zone unless told not to.
+        if isinstance(data, dict):
+            digest = data.get("digest")
+            digest = dict(digest) if isinstance(digest, dict) else {}
+            sla = data.get("sla")
+            if "time_zone" not in digest and isinstance(sla, dict):
+                zone = sla.get("time_zone")
+                if isinstance(zone, str):
+                    digest["time_zone"] = zone
+                    data = {**data, "digest": digest}
+        return data
 
     def require_slack_setup(self) -> None:
         """Fail if the channels and people a live bot needs are missing."""

@@ -12,6 +12,7 @@ import tempfile
 import tomllib
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -21,8 +22,10 @@ from bot.config import DEFAULTS_PATH, Config, merge, parse_config
 from bot.conversation import Services
 from bot.db import make_engine, session_scope, upgrade_database, utcnow
 from bot.domain import importer, interviews, leads
+from bot.domain.digest import build_digest
 from bot.models import Decision, Handoff, Lead, Mql
 from bot.slack.blocks import Message
+from bot.slack.digest_blocks import digest_message
 from bot.slack.plaintext import blocks_to_text, boxed
 from bot.slack.poster import Posted
 
@@ -130,7 +133,20 @@ def run_demo(lead_query: str, interactive: bool) -> None:
         )
         _drive(services, poster, interactive)
         click.echo(_final_line(engine, people))
+        _show_digest(services, poster)
         engine.dispose()
+
+
+def _show_digest(services: Services, poster) -> None:
+    """The manager's digest of the demo's own day, as the worker would post it."""
+    config = services.config
+    zone = ZoneInfo(config.digest.time_zone)
+    today = utcnow().astimezone(zone).date()
+    click.echo("\nNext morning the manager's digest arrives:\n")
+    with session_scope(services.engine) as session:
+        digest = build_digest(session=session, config=config, day=today, zone=zone)
+    channel = config.channels.digest or "C0DEMODIGE"
+    poster.post(channel, digest_message(digest))
 
 
 def _require_one_sample_lead(engine, lead_query: str) -> None:

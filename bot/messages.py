@@ -264,3 +264,41 @@ AWAY_NOT_A_USER = (
 )
 BACK = "{who} back: new leads can go to {them} again."
 NOT_AWAY = "{who} not marked away; nothing changed."
+# The manager's digest (bot/slack/digest_blocks.py).
+DIGEST_TITLE = "Qualification digest · {day}"
+DIGEST_TEXT = "Qualification digest for {day}: {qualified} qualified, {sql} SQL."
+DIGEST_EMPTY_TEXT = "Qualification digest for {day}: a quiet day."
+DIGEST_EMPTY = (
+    "*Nothing happened on {day}*: no MQLs, qualifications, handoff answers or "
+    "SLA clocks."
+)
+DIGEST_EMPTY_WAITING = "What is still waiting is below."
+DIGEST_TREND = "7-day trend beside each figure: the daily average, or the rate."
+DIGEST_FUNNEL = (
+    "*Qualified* {qualified} ({sql} SQL · {nurture} nurture) · 7d {qualified_avg}/day\n"
+    "*MQL → SQL* {mql_to_sql} · 7d {mql_to_sql_trend}\n"
+    "*SQL → accepted* {sql_to_accepted} · 7d {sql_to_accepted_trend}\n"
+    "*Accepted → meeting* {accepted_to_meeting} · 7d {accepted_to_meeting_trend}"
+)
+DIGEST_SLA_HEAD = "*SLAs* (met on time · late · open past due)"
+DIGEST_SLA_LINE = "{clock}: {met} · {late} · {open} — {rate} on time · 7d {trend}"
+DIGEST_SLA_NONE = "*SLAs*: no clock was met, late or overdue."
+DIGEST_BREACHES_HEAD = "*Breaches*"
+DIGEST_BREACH = "{owner}: {clock} ×{count}, up to {late} late"
+DIGEST_NOBODY = "unassigned"
+DIGEST_SDRS_HEAD = "*SDRs* (qualified · SQL rate · median time to first touch)"
+DIGEST_SDR = "{user}: {qualified} · {sql_rate} · {first_touch}"
+DIGEST_AES_HEAD = "*AEs* (handoffs · accepted · rejected · median time to accept)"
+DIGEST_AE = "{user}: {handoffs} · {accepted} · {rejected} · {to_accept}"
+DIGEST_REASONS_HEAD = "*Why AEs rejected* (the matrix or the ICP may need a change)"
+DIGEST_REASON = "{label} ×{count} (7d ×{trend})"
+DIGEST_UNACCEPTED_HEAD = "*SQLs not accepted* ({total}, oldest first)"
+DIGEST_UNCLAIMED_HEAD = "*MQLs not claimed* ({total}, oldest first)"
+DIGEST_WAITING = "{lead} · since {since}{who}{where}"
+DIGEST_UNTOUCHED_HEAD = "*Most engaged, nobody has touched them*"
+DIGEST_UNTOUCHED = "{lead} · engagement {level}/3 · {signals}"
+DIGEST_MORE = "…and {count} more"
+DIGEST_NO_VALUE = "—"
+# Added to a digest sent after its time (the worker was down then).
+DIGEST_LATE = "(late: due {due})"
+DIGEST_CHART_TITLE = "Funnel and SLA compliance, 14 days to {day}"

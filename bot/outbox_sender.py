@@ -69,6 +69,15 @@ class Delivery:
     text: str
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file shared in a sent message's thread."""
+
+    filename: str
+    content: bytes
+    title: str
+
+
 class ChannelPacer:
     """Keeps posts to one channel about `interval_s` apart, and holds a
     channel for as long as a 429 asked."""
@@ -112,6 +121,7 @@ class OutboxSender:
         pacer: ChannelPacer | None = None,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = outbox.DEFAULT_LEASE,
+        attachment_for: Callable[[OutboxMessage], Attachment | None] | None = None,
     ) -> None:
         self.engine = engine
         self.poster = poster
@@ -120,6 +130,7 @@ class OutboxSender:
         self.pacer = pacer or ChannelPacer()
         self.batch_size = batch_size
         self.lease = lease
+        self.attachment_for = attachment_for
         self._dm_channels: dict[str, str] = {}
 
     def drain(self, stop_event: threading.Event) -> list[Delivery]:
@@ -196,6 +207,8 @@ class OutboxSender:
         if not first:
             # Another worker sent it too after this one's lease ran out.
             logger.warning("outbox message sent twice key=%s", message.idempotency_key)
+        elif self.attachment_for is not None:
+            self._attach(message, posted.channel_id, posted.ts)
         logger.info(
             "outbox sent key=%s channel_id=%s ts=%s",
             message.idempotency_key,
@@ -209,6 +222,30 @@ class OutboxSender:
             posted.ts,
             message.text,
         )
+
+    def _attach(self, message: OutboxMessage, channel_id: str, ts: str) -> None:
+        """The message's file (the digest's chart), in its thread.
+
+        The message is already recorded as sent: a failed upload is logged,
+        not retried, and costs the chart only.
+        """
+        attachment = self.attachment_for(message)
+        if attachment is None:
+            return
+        try:
+            self.poster.upload_file(
+                channel_id,
+                attachment.filename,
+                attachment.content,
+                attachment.title,
+                thread_ts=ts,
+            )
+        except PostError as error:
+            logger.warning(
+                "outbox attachment not uploaded key=%s error=%s",
+                message.idempotency_key,
+                error.code,
+            )
 
     def _channel_for(self, target: str) -> str:
         if target[0] not in "UW":

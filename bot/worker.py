@@ -39,8 +39,10 @@ def run_pass(
     stop_event: threading.Event,
     enqueue_due: Callable | None = None,
     deliver_intent: Callable[[], None] | None = None,
+    enqueue_digests: Callable | None = None,
 ) -> list[Delivery]:
-    """Record every message the clocks owe at `now`, then send what is due.
+    """Record every message the clocks owe at `now` and the digests due,
+    then send what is due.
 
     `deliver_intent` posts the MQLs and intent alerts still waiting (no
     queue channel yet, a refused post), so they go out on the worker's
@@ -49,6 +51,8 @@ def run_pass(
     enqueue_due = enqueue_due or _sla_enqueue_due()
     while not stop_event.is_set() and enqueue_due(engine, config, now):
         pass
+    if not stop_event.is_set():
+        (enqueue_digests or _enqueue_digests())(engine, config, now)
     if deliver_intent is not None and not stop_event.is_set():
         deliver_intent()
     return sender.drain(stop_event)
@@ -82,6 +86,12 @@ def run_worker(
             stop_event.wait(poll_s)
     logger.info("worker stopped sent=%s", sent)
     return sent
+
+
+def _enqueue_digests() -> Callable:
+    from bot.digest_service import enqueue_digests
+
+    return enqueue_digests
 
 
 def _sla_enqueue_due() -> Callable:

@@ -287,9 +287,11 @@ def test_demo_runs_the_interview_to_a_decision_without_slack_or_keys(tmp_path):
     assert "sam (SDR) types: /qualify dana@northwind.example" in out
     assert "#sales-sql" in out
     assert "DM with alex (AE)" in out
-    assert out.rstrip().endswith(
-        "Decision: Sales Qualified Lead, 29/33, handed to alex (AE)."
-    )
+    assert "Decision: Sales Qualified Lead, 29/33, handed to alex (AE)." in out
+    digest = out.index("Next morning the manager's digest arrives:")
+    assert out.index("Decision: Sales Qualified Lead") < digest
+    assert "#sales-digest" in out[digest:]
+    assert "Qualified 1 (1 SQL · 0 nurture)" in out[digest:]
 
 
 def test_a_bad_environment_value_is_named_without_a_traceback(run, monkeypatch):
@@ -340,9 +342,10 @@ def test_demo_of_a_weak_lead_ends_in_nurture_with_the_reason(tmp_path):
 
     assert completed.returncode == 0, completed.stderr
     assert "#sales-nurture" in completed.stdout
-    assert completed.stdout.rstrip().endswith(
-        "Decision: nurture, 7/33: No budget identified."
-    )
+    out = completed.stdout
+    assert "Decision: nurture, 7/33: No budget identified." in out
+    digest = out[out.index("Next morning the manager's digest arrives:") :]
+    assert "Qualified 1 (0 SQL · 1 nurture)" in digest
 
 
 def test_demo_of_a_lead_not_in_the_sample_data_names_the_ones_that_are(tmp_path):
@@ -437,3 +440,22 @@ def test_import_without_slack_records_the_mqls_and_says_how_they_get_posted(
     result = run("import", "events", str(events))
 
     assert "1 new MQL(s) recorded" in result.output
+
+
+def test_digest_preview_prints_the_day_and_writes_the_chart(run, tmp_path):
+    chart = tmp_path / "chart.png"
+
+    result = run("digest", "--preview", "--date", "2026-12-02", "--chart", str(chart))
+
+    assert result.exit_code == 0
+    assert "Qualification digest · Wed 02 Dec 2026" in result.output
+    assert "Nothing happened on Wed 02 Dec 2026" in result.output
+    assert f"written to {chart}" in result.output
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_digest_for_a_channel_not_in_the_config_is_refused_naming_it(run):
+    result = run("digest", "--preview", "--channel", "C0NOPE0001")
+
+    assert result.exit_code == 2
+    assert "C0NOPE0001 is not a digest channel in the config" in result.output

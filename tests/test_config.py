@@ -338,3 +338,51 @@ def test_a_capacity_limit_below_zero_is_refused(tmp_path):
     assert message.splitlines()[1].startswith(
         "  routing.max_open_handoffs_per_ae: Input should be greater than or equal"
     )
+
+
+def test_a_digest_time_that_is_not_a_clock_time_is_named(tmp_path):
+    message = config_error(tmp_path, '[digest]\ntime = "8.30am"\n')
+
+    assert "digest.time" in message
+
+
+def test_digest_channels_listed_replace_the_team_channel_with_their_own_zone():
+    config = parse_config(
+        merge(
+            defaults(),
+            {
+                "channels": {"digest": "C0DIGEST01"},
+                "sla": {"time_zone": "Europe/Berlin"},
+                "digest": {
+                    "time": "08:30",
+                    "channels": [
+                        {
+                            "channel": "C0DIGESTNY",
+                            "time": "09:00",
+                            "time_zone": "America/New_York",
+                        }
+                    ],
+                },
+            },
+        )
+    )
+
+    targets = [
+        (channel, str(at), zone.key)
+        for channel, at, zone in config.digest.targets(config)
+    ]
+    team_only = parse_config(
+        merge(
+            defaults(),
+            {
+                "channels": {"digest": "C0DIGEST01"},
+                "sla": {"time_zone": "Europe/Berlin"},
+            },
+        )
+    )
+
+    assert targets == [("C0DIGESTNY", "09:00", "America/New_York")]
+    assert [
+        (channel, str(at), zone.key)
+        for channel, at, zone in team_only.digest.targets(team_only)
+    ] == [("C0DIGEST01", "08:30", "Europe/Berlin")]

@@ -245,3 +245,31 @@ def test_a_pass_posts_the_mqls_still_waiting_for_the_queue(
     assert result.exit_code == 0
     (post,) = fake_slack.posts_to("CQUEUE")
     assert "Ana" in post.text_and_blocks
+
+
+def test_the_digest_goes_out_once_at_its_local_time_with_its_chart(
+    run, tmp_path, fake_slack
+):
+    (tmp_path / "qualify.toml").write_text(
+        CONFIG.replace('sla = "CSLA"', 'sla = "CSLA"\ndigest = "C0DIGEST01"')
+        + '\n[sla]\ntime_zone = "Europe/Berlin"\n\n[digest]\ntime = "08:30"\n'
+    )
+
+    # A first worker, at 08:00 in Berlin, sends the digest it missed: the
+    # one due yesterday at 08:30, marked late.
+    first = run("worker", "--once", "--now", "2026-12-03T07:00:00Z")
+    due = run("worker", "--once", "--now", "2026-12-03T07:31:00Z")
+    again = run("worker", "--once", "--now", "2026-12-03T09:00:00Z")
+
+    assert [r.exit_code for r in (first, due, again)] == [0, 0, 0]
+    late, today = fake_slack.posts_to("C0DIGEST01")
+    assert late.args["text"].endswith("(late: due 08:30)")
+    assert today.args["text"].startswith("Qualification digest for Wed 02 Dec")
+    assert "late" not in today.args["text"]
+    charts = fake_slack.files_in("C0DIGEST01")
+    assert [chart.thread_ts for chart in charts] == [
+        late.response["ts"],
+        today.response["ts"],
+    ]
+    assert charts[1].content.startswith(b"\x89PNG")
+    assert charts[1].title == "Funnel and SLA compliance, 14 days to 2026-12-02"

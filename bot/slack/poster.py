@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.slack.blocks import Message
@@ -113,8 +113,50 @@ class SlackPoster:
     def open_modal(self, trigger_id: str, view: dict) -> None:
         self._call("views.open", trigger_id=trigger_id, view=view)
 
-    def _call(self, method: str, **kwargs):
+    def upload_file(
+        self,
+        channel_id: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Share a file in a channel; its file ID comes back.
+
+        files_upload_v2 asks Slack for an upload URL, POSTs the bytes there
+        and completes the upload in the channel (scope `files:write`). The
+        channel must be an ID (C..., G..., D...): Slack refuses a name or a
+        user ID, and without a channel the file would stay private.
+        """
         try:
+            response = self._call(
+                "files.upload",
+                channel=channel_id,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=initial_comment,
+                thread_ts=thread_ts,
+                via=self.client.files_upload_v2,
+            )
+        except SlackRequestError as error:
+            # The upload URL answered something other than 200.
+            logger.warning("slack upload failed channel=%s error=%s", channel_id, error)
+            raise PostError("files.upload", "upload_failed") from None
+        file_id = response["files"][0]["id"]
+        logger.info(
+            "file uploaded channel=%s file_id=%s bytes=%s",
+            channel_id,
+            file_id,
+            len(content),
+        )
+        return file_id
+
+    def _call(self, method: str, via=None, **kwargs):
+        try:
+            if via is not None:
+                return via(**kwargs)
             return self.client.api_call(method, json=kwargs)
         except SlackApiError as error:
             response = error.response

@@ -8,6 +8,7 @@ so a message Slack would refuse fails the test that sent it.
 import itertools
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from slack_sdk.models.views import View
 
 MAX_BLOCKS = 50
 MAX_TEXT = 40000
+# files.completeUploadExternal refuses anything else, a user ID included.
+CHANNEL_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 
 
 @dataclass
@@ -36,6 +39,19 @@ class Call:
         return json.dumps(
             {"text": self.args.get("text"), "blocks": self.args.get("blocks")}
         )
+
+
+@dataclass
+class UploadedFile:
+    """A file shared by files.completeUploadExternal, with the bytes sent."""
+
+    id: str
+    filename: str
+    title: str
+    content: bytes
+    channel_id: str | None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -63,6 +79,25 @@ class FakeSlack:
     _answering: threading.local = field(default_factory=threading.local)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
+    # Files reserved by files.getUploadURLExternal, by ID: filename, length
+    # and, once POSTed to the upload URL, the bytes.
+    pending_uploads: dict[str, dict] = field(default_factory=dict)
+    files: list[UploadedFile] = field(default_factory=list)
+    _file_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def files_in(self, channel_id: str) -> list[UploadedFile]:
+        with self.lock:
+            return [file for file in self.files if file.channel_id == channel_id]
+
+    def receive_upload(self, file_id: str, content: bytes) -> int:
+        """Bytes POSTed to an upload URL; the HTTP status comes back."""
+        with self.lock:
+            self.calls.append(Call("upload", {"file_id": file_id}))
+            upload = self.pending_uploads.get(file_id)
+            if upload is None or upload.get("content") is not None:
+                return 404
+            upload["content"] = content
+        return 200
 
     def count_dm_posts(self) -> int:
         return sum(
@@ -200,9 +235,72 @@ class FakeSlack:
             }
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0VIEW"}}
+        if method == "files.getUploadURLExternal":
+            return self._reserve_upload(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         if method == "response_url":
             return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
+
+    def _reserve_upload(self, args: dict) -> dict:
+        length = str(args.get("length") or "")
+        if not args.get("filename") or not length.isdigit() or int(length) < 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self.lock:
+            file_id = f"F0FILE{next(self._file_ids):04d}"
+            self.pending_uploads[file_id] = {
+                "filename": args["filename"],
+                "length": int(length),
+                "content": None,
+            }
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"{self.base_url}upload/v1/{file_id}",
+        }
+
+    def _complete_upload(self, args: dict) -> dict:
+        try:
+            entries = json.loads(args.get("files") or "")
+        except json.JSONDecodeError:
+            entries = None
+        channel_id = args.get("channel_id")
+        if (
+            not isinstance(entries, list)
+            or not entries
+            or not all(isinstance(entry, dict) and entry.get("id") for entry in entries)
+            or (channel_id is not None and not CHANNEL_ID.match(channel_id))
+        ):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self.lock:
+            uploads = [self.pending_uploads.get(entry["id"]) for entry in entries]
+            # Slack completes only files whose bytes arrived, and all of them.
+            if any(upload is None or upload["content"] is None for upload in uploads):
+                return {"ok": False, "error": "file_not_found"}
+            for entry, upload in zip(entries, uploads, strict=True):
+                if len(upload["content"]) != upload["length"]:
+                    self.problems.append(
+                        f"upload {entry['id']}: {len(upload['content'])} bytes "
+                        f"sent, {upload['length']} announced"
+                    )
+                del self.pending_uploads[entry["id"]]
+                self.files.append(
+                    UploadedFile(
+                        id=entry["id"],
+                        filename=upload["filename"],
+                        title=entry.get("title") or upload["filename"],
+                        content=upload["content"],
+                        channel_id=channel_id,
+                        initial_comment=args.get("initial_comment"),
+                        thread_ts=args.get("thread_ts"),
+                    )
+                )
+        files = [
+            {"id": entry["id"], "title": entry.get("title"), "channels": []}
+            for entry in entries
+        ]
+        return {"ok": True, "files": files}
 
     def _validate(self, method: str, args: dict) -> None:
         if "blocks" in args and args["blocks"]:
@@ -260,7 +358,14 @@ def _make_handler(fake: FakeSlack):
 
         def do_POST(self):  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
+            body = self.rfile.read(length)
+            if self.path.startswith("/upload/v1/"):
+                # The upload URL takes the file's raw bytes, not a form.
+                file_id = self.path.removeprefix("/upload/v1/")
+                status = fake.receive_upload(file_id, body)
+                self._send({"ok": status == 200}, status)
+                return
+            raw = body.decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
                 args = json.loads(raw or "{}")
             else:
