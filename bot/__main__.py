@@ -1,5 +1,5 @@
 """The command line: `python -m bot serve|socket|worker|demo|import|export|
-digest|migrate`.
+digest|forget|merge|migrate|interpret`.
 
 This is the only place that configures logging.
 """
