@@ -228,9 +228,9 @@ def _post_new_mqls(settings: Settings, config, engine, result) -> None:
         return
     if not (settings.slack_bot_token and config.channels.queue):
         click.echo(
-            f"{count} new MQL(s) recorded; they are posted to channels.queue by "
-            "the next live-events delivery, or import with SLACK_BOT_TOKEN set "
-            "and channels.queue configured to post them now."
+            f"{count} new MQL(s) recorded; the worker (python -m bot worker) "
+            "posts them to channels.queue on its next pass, or import with "
+            "SLACK_BOT_TOKEN set and channels.queue configured to post them now."
         )
         return
     from bot import intent
@@ -442,8 +442,9 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
 @main.command()
 @click.argument("keep")
 @click.argument("other")
+@click.option("--yes", is_flag=True, help="Merge without asking first.")
 @click.pass_context
-def merge(ctx: click.Context, keep: str, other: str) -> None:
+def merge(ctx: click.Context, keep: str, other: str, yes: bool) -> None:
     """Merge lead OTHER into lead KEEP (emails or lead IDs): one person, one lead."""
     from bot.db import session_scope, utcnow
     from bot.domain import identity
@@ -452,11 +453,20 @@ def merge(ctx: click.Context, keep: str, other: str) -> None:
     try:
         with session_scope(engine) as session:
             keep_lead = _find_lead(keep, "KEEP", session=session)
-            other_id = _find_lead(other, "OTHER", session=session).id
+            other_lead = _find_lead(other, "OTHER", session=session)
+            named = f"lead {keep_lead.id} ({keep_lead.display_name})"
+            other_id, other_named = other_lead.id, other_lead.display_name
+        if not yes and other_id != keep_lead.id:
+            # A merge deletes OTHER and cannot be undone: show who is who.
+            click.confirm(
+                f"Merge lead {other_id} ({other_named}) into {named} and delete "
+                f"lead {other_id}? This cannot be undone",
+                abort=True,
+            )
+        with session_scope(engine) as session:
             report = identity.merge_leads(
                 keep_lead.id, other_id, session=session, now=utcnow()
             )
-            named = f"lead {keep_lead.id} ({keep_lead.display_name})"
     except identity.IdentityError as error:
         raise click.ClickException(str(error)) from None
 
@@ -543,7 +553,7 @@ def digest(
     chart_path: Path | None,
 ) -> None:
     """Print the manager's digest of a day as text, with no Slack needed."""
-    from datetime import datetime
+    from datetime import date, datetime, timedelta
 
     from bot.chart import render_chart
     from bot.db import make_engine, session_scope
@@ -565,6 +575,12 @@ def digest(
         day = previous_business_day(today, schedule_of(config.sla))
     else:
         day = day.date()
+        # The digest looks 14 days back and a day ahead of the day asked for.
+        if not date.min + timedelta(days=15) <= day <= date.max - timedelta(days=2):
+            raise click.BadParameter(
+                f"{day.isoformat()} is too far from today to digest",
+                param_hint="--date",
+            )
 
     _upgrade(settings)
     engine = make_engine(settings.database_url)
@@ -575,7 +591,12 @@ def digest(
         series = daily_series(session=session, config=config, end_day=day, zone=zone)
     click.echo(blocks_to_text(message.blocks, message.text, {}, {}))
     chart_path = chart_path or Path(f"qualify-digest-{day.isoformat()}.png")
-    chart_path.write_bytes(render_chart(series))
+    try:
+        chart_path.write_bytes(render_chart(series))
+    except OSError as error:
+        raise click.BadParameter(
+            f"{chart_path} cannot be written ({error.strerror})", param_hint="--chart"
+        ) from None
     click.echo(f"chart of the 14 days to {day.isoformat()} written to {chart_path}")
 
 
@@ -779,7 +800,12 @@ def _open_output(output: Path | None):
     if output is None:
         return nullcontext(sys.stdout)
     # newline="": the csv module writes its own line endings.
-    return output.open("w", newline="", encoding="utf-8")
+    try:
+        return output.open("w", newline="", encoding="utf-8")
+    except OSError as error:
+        raise click.BadParameter(
+            f"{output} cannot be written ({error.strerror})", param_hint="--output"
+        ) from None
 
 
 def _export_moment(text: str, zone, option: str, *, is_end: bool = False):
@@ -789,6 +815,10 @@ def _export_moment(text: str, zone, option: str, *, is_end: bool = False):
         return parse_moment(text, zone, is_end=is_end)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint=option) from None
+    except OverflowError:
+        raise click.BadParameter(
+            f"{text!r} is too far from today to export from", param_hint=option
+        ) from None
 
 
 if __name__ == "__main__":

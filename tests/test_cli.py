@@ -459,3 +459,29 @@ def test_digest_for_a_channel_not_in_the_config_is_refused_naming_it(run):
 
     assert result.exit_code == 2
     assert "C0NOPE0001 is not a digest channel in the config" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("digest", "--preview", "--date", "0001-01-01"),
+            "Invalid value for --date: 0001-01-01 is too far from today to digest",
+        ),
+        (
+            ("digest", "--preview", "--chart", "/nonexistent/dir/c.png"),
+            "Invalid value for --chart: /nonexistent/dir/c.png cannot be written",
+        ),
+        (
+            ("export", "decisions", "--since", "2026-11-01", "--output", "/no/x.csv"),
+            "Invalid value for --output: /no/x.csv cannot be written",
+        ),
+    ],
+)
+def test_impossible_dates_and_unwritable_files_are_named_without_a_traceback(
+    run, args, expected
+):
+    result = run(*args)
+
+    assert result.exit_code == 2
+    assert expected in result.output

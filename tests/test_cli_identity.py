@@ -106,7 +106,7 @@ def test_merge_by_emails_prints_what_moved(engine):
     other_id = add_lead(engine, email="dana.lee@gmail.com", title="COO", name="Dana")
     add_events(engine, other_id, ("pricing_page_view", 1), ("demo_request", 2))
 
-    result = run("merge", "dana@northwind.example", "Dana.Lee@gmail.com")
+    result = run("merge", "dana@northwind.example", "Dana.Lee@gmail.com", "--yes")
 
     assert result.exit_code == 0
     assert result.output.splitlines() == [
@@ -126,7 +126,7 @@ def test_merge_by_lead_ids(engine):
     keep_id = add_lead(engine, email=None, company="Northwind")
     other_id = add_lead(engine, email="dana@northwind.example")
 
-    result = run("merge", str(keep_id), str(other_id))
+    result = run("merge", str(keep_id), str(other_id), "--yes")
 
     assert result.exit_code == 0
     assert "  moved: nothing\n" in result.output
@@ -139,7 +139,7 @@ def test_merge_of_two_leads_in_interviews_exits_1_naming_what_to_finish(engine):
     ours = add_interview(engine, keep_id, sdr="U0SDR1")
     theirs = add_interview(engine, other_id, sdr="U0SDR2")
 
-    result = run("merge", str(keep_id), str(other_id))
+    result = run("merge", str(keep_id), str(other_id), "--yes")
 
     assert result.exit_code == 1
     assert result.output == (
@@ -153,7 +153,7 @@ def test_merge_of_two_leads_in_interviews_exits_1_naming_what_to_finish(engine):
 def test_merge_with_an_unknown_lead_id_exits_1(engine):
     keep_id = add_lead(engine)
 
-    result = run("merge", str(keep_id), "999")
+    result = run("merge", str(keep_id), "999", "--yes")
 
     assert result.exit_code == 1
     assert result.output == "Error: no lead has ID 999\n"
@@ -162,7 +162,7 @@ def test_merge_with_an_unknown_lead_id_exits_1(engine):
 def test_merge_with_text_that_is_neither_an_id_nor_an_address_names_it(engine):
     add_lead(engine)
 
-    result = run("merge", "dana@northwind.example", "northwind")
+    result = run("merge", "dana@northwind.example", "northwind", "--yes")
 
     assert result.exit_code == 2
     assert "Invalid value for OTHER: not an email address like ana@acme.com: " in (
@@ -174,9 +174,30 @@ def test_merge_with_text_that_is_neither_an_id_nor_an_address_names_it(engine):
 def test_merge_of_a_lead_with_itself_through_its_old_address_is_refused(engine):
     keep_id = add_lead(engine, email="dana@northwind.example")
     other_id = add_lead(engine, email="dana.lee@gmail.com")
-    run("merge", str(keep_id), str(other_id))
+    run("merge", str(keep_id), str(other_id), "--yes")
 
-    result = run("merge", "dana@northwind.example", "dana.lee@gmail.com")
+    result = run("merge", "dana@northwind.example", "dana.lee@gmail.com", "--yes")
 
     assert result.exit_code == 1
     assert result.output == f"Error: lead {keep_id} cannot be merged with itself\n"
+
+
+def test_merge_asks_first_naming_both_leads_and_no_changes_nothing(engine):
+    keep_id = add_lead(engine, email="bo@globex.example", company="Globex")
+    other_id = add_lead(engine, email="eve@stark.example", company="Stark")
+
+    result = run("merge", str(keep_id), str(other_id), input="n\n")
+
+    assert result.exit_code == 1
+    assert (
+        f"Merge lead {other_id} (Dana Lee (Stark)) into lead {keep_id} "
+        f"(Dana Lee (Globex)) and delete lead {other_id}?"
+    ) in result.output
+    assert leads(engine) == ["bo@globex.example", "eve@stark.example"]
+
+
+def test_a_lead_id_beyond_any_database_is_simply_not_found(engine):
+    result = run("merge", "999999999999999999999", "1", "--yes")
+
+    assert result.exit_code == 1
+    assert "no lead has ID 999999999999999999999" in result.output

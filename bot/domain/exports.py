@@ -14,7 +14,7 @@ import csv
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +32,7 @@ UNCLOSED_QUOTE = (
     'means a quote (") opened there is never closed; fix the quoting and import '
     "again"
 )
+LONG_VALUE = "a value is over {limit:,} characters; shorten it or drop that column"
 NOT_UTF8 = (
     "{name} is not UTF-8 text; if it is a spreadsheet, save it as CSV (UTF-8) "
     "and import that."
@@ -153,12 +154,22 @@ class Export:
             joined = "".join(fields)
             if not joined.strip() or self._is_footer(fields):
                 continue
-            if len(joined) > MAX_FIELD and any(len(v) > MAX_FIELD for v in fields):
+            long = (
+                [v for v in fields if len(v) > MAX_FIELD]
+                if len(joined) > MAX_FIELD
+                else []
+            )
+            if any("\n" in value for value in long):
                 # csv reads an unclosed quote as one value running on through
                 # the following lines, which would swallow them without a word.
                 raise self._problem(line, None)
             self.rows_read += 1
-            yield self._record(line, last_line, fields, joined)
+            record = self._record(line, last_line, fields, joined)
+            if long:
+                # One long value on one line is a real (quoted) value: only
+                # its row is refused.
+                record = replace(record, problem=LONG_VALUE.format(limit=MAX_FIELD))
+            yield record
 
     def _next(self, line: int) -> list[str] | None:
         try:

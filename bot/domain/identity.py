@@ -228,6 +228,9 @@ def find_lead(reference: str, *, session: Session) -> Lead:
     reference = reference.strip()
     if not re.fullmatch(r"[0-9]+", reference):
         return find_person(reference, session=session)
+    # Larger than any ID the database can hold: not found, not an overflow.
+    if len(reference) > 18:
+        raise LeadNotFound(f"no lead has ID {reference}")
     lead = session.get(Lead, int(reference))
     if lead is None:
         raise LeadNotFound(f"no lead has ID {reference}")

@@ -9,6 +9,7 @@ refused.
 """
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,12 @@ from bot.domain.identity import MAX_IDENTITY, EmailError, normalise_email
 from bot.domain.ingest import Item, Person, Profile, TrackedEvent
 from bot.domain.leads import DOMAIN, normalise_domain
 
+logger = logging.getLogger(__name__)
+
 SOURCE = "segment"
+BAD_URL = "{!r} is not a URL"
+TOO_DEEP = "is nested too deeply to store"
+UNREADABLE = "could not be read as a Segment message; check its fields' types"
 # Properties and traits kept per message, as UTF-8 JSON. Segment caps a
 # whole message at 32 KB; an SDR reads a few fields, not a product catalogue.
 MAX_PROPERTIES_BYTES = 4096
@@ -142,6 +148,15 @@ def parse_body(body: bytes, *, engagement: Engagement, now: datetime) -> ParsedB
         except _Rejected as rejection:
             reason = parsed.describe(index, rejection.reason, rejection.path)
             parsed.rejected.append((index, reason))
+        except (TypeError, ValueError, OverflowError, RecursionError) as error:
+            # A shape no check above foresaw: that message is refused, the
+            # others still count, and the sender gets a 200 with the reason.
+            logger.warning(
+                "segment message unreadable index=%s error=%s",
+                index,
+                type(error).__name__,
+            )
+            parsed.rejected.append((index, parsed.describe(index, UNREADABLE, "")))
     return parsed
 
 
@@ -151,6 +166,8 @@ def parse_message(message: Any, engagement: Engagement, now: datetime) -> Item:
         raise _Rejected("", NOT_AN_OBJECT.format(type(message).__name__))
     _check_text(message)
     kind = message.get("type")
+    if not isinstance(kind, str):
+        raise _Rejected("type", BAD_TYPE.format(", ".join(TYPES), kind))
     if kind in NOT_USED:
         raise _Rejected("type", NOT_USED[kind])
     if kind not in TYPES:
@@ -264,7 +281,10 @@ def _page_path(values: dict, prefix: str) -> str | None:
     if path is not None and not isinstance(path, str):
         raise _Rejected(f"{prefix}.path", NOT_TEXT)
     if not path and isinstance(url, str):
-        path = urlsplit(url).path
+        try:
+            path = urlsplit(url).path
+        except ValueError:
+            raise _Rejected(f"{prefix}.url", BAD_URL.format(url[:80])) from None
     return path or None
 
 
@@ -414,7 +434,11 @@ def _domain(website: Any) -> str:
 
 
 def _employees(value: Any, path: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: "²" is a digit int() refuses. Ten figures is
+    # already more than MAX_EMPLOYEES.
+    if isinstance(value, str) and value.strip().isdecimal():
+        if len(value.strip()) > 10:
+            raise _Rejected(path, BAD_EMPLOYEES.format(value[:20]))
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -454,4 +478,7 @@ def capped(values: dict[str, Any], *, mark: bool = True) -> dict[str, Any]:
 
 
 def _size(values: dict) -> int:
-    return len(json.dumps(values, ensure_ascii=False).encode("utf-8"))
+    try:
+        return len(json.dumps(values, ensure_ascii=False).encode("utf-8"))
+    except RecursionError:
+        raise _Rejected("properties", TOO_DEEP) from None

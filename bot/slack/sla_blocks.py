@@ -49,6 +49,9 @@ def notice_line(notice: Notice, lead: Lead | None) -> str:
         return messages.SLA_BREACH.format(**fields)
     if notice.kind == "reassigned_away":
         return messages.SLA_REASSIGNED_AWAY.format(**fields)
+    if notice.clock_kind == "mql_claim":
+        # The breach claimed the MQL for them: the next task is the meeting.
+        fields["task"] = messages.SLA_TASKS["sql_meeting"]
     if notice.owner_user_id is None:
         return messages.SLA_REASSIGNED_UNOWNED.format(**fields)
     return messages.SLA_REASSIGNED_TO.format(**fields)

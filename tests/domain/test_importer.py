@@ -1132,3 +1132,21 @@ def test_a_personal_mailbox_gives_an_imported_lead_no_domain(engine, tmp_path):
         "",
         "acme.com",
     )
+
+
+def test_one_long_quoted_value_costs_only_its_row(engine, tmp_path):
+    long_note = "x" * 20_000
+    path = write_file(
+        tmp_path,
+        f"{HEADER},notes\n"
+        f'ana@acme.com,Ana,,Acme,acme.com,,,,"{long_note}"\n'
+        "bo@globex.io,Bo,,Globex,globex.io,,,,short\n",
+    )
+
+    result = import_leads(path, engine=engine, now=NOW)
+
+    assert result.imported == 1
+    assert result.errors == [
+        RowError(2, "a value is over 10,000 characters; shorten it or drop that column")
+    ]
+    assert list(stored_leads(engine)) == ["bo@globex.io"]

@@ -341,3 +341,28 @@ def test_properties_at_the_limit_are_kept_whole():
 
     assert capped(properties) is properties
     assert capped({**properties, "n": 1}) == {"n": 1, "_truncated": True}
+
+
+def test_messages_of_shapes_nobody_foresaw_are_rejected_alone(engagement):
+    good = {
+        "type": "track",
+        "event": "Demo Requested",
+        "messageId": "m-1",
+        "timestamp": AT,
+        "context": {"traits": {"email": "ana@acme.com"}},
+    }
+    identify = {"type": "identify", "timestamp": AT, "userId": "ana@acme.com"}
+    batch = [
+        good,
+        {**good, "type": ["track"]},
+        {**good, "type": {}},
+        {"type": "page", "timestamp": AT, "properties": {"url": "http://[x/p"}},
+        {**identify, "traits": {"company": {"name": "c", "employees": "²"}}},
+        {**identify, "traits": {"company": {"name": "c", "employees": "9" * 5000}}},
+    ]
+
+    parsed = _parse({"batch": batch}, engagement)
+
+    assert [index for index, _ in parsed.items] == [0]
+    assert [index for index, _ in parsed.rejected] == [1, 2, 3, 4, 5]
+    assert parsed.rejected[2][1].startswith("batch[3].properties.url:")
