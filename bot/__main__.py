@@ -389,7 +389,7 @@ def _print_import(result) -> None:
     for name, count in sorted(result.unmapped.items()):
         click.echo(
             f"  note: event {name!r} ×{count} is not mapped in [engagement.signals]; "
-            "it counts 0 until it is",
+            "it counts 0 until you add it to a signal's `events` in qualify.toml",
             err=True,
         )
 
@@ -773,7 +773,8 @@ def export_decisions(
 
     from bot.domain import decision_export
 
-    zone = ZoneInfo(_load(ctx).sla.time_zone)
+    config = _load(ctx)
+    zone = ZoneInfo(config.sla.time_zone)
     window = decision_export.Window(
         since=_export_moment(since, zone, "--since"),
         until=until and _export_moment(until, zone, "--until", is_end=True),
@@ -788,7 +789,9 @@ def export_decisions(
     rows = decision_export.iter_decisions(engine, window)
     with _open_output(output) as file:
         if file_format == "csv":
-            criteria = decision_export.criteria_in(engine, window)
+            criteria = decision_export.criteria_in(
+                engine, window, current=config.matrix.criteria
+            )
             count = decision_export.write_csv(rows, file, criteria)
         else:
             count = decision_export.write_jsonl(rows, file)

@@ -596,8 +596,9 @@ class Config(_Strict):
         ]
         if missing:
             raise ConfigError(
-                f"{', '.join(missing)} must be set in the config file before the "
-                "bot can run in Slack (see the README's configuration reference)."
+                f"{', '.join(missing)} must be set in the config file (qualify.toml, "
+                "or the file QUALIFY_CONFIG names) before the bot can run in "
+                "Slack (see the README's configuration reference)."
             )
 
 

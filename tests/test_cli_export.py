@@ -87,3 +87,13 @@ def test_export_with_an_end_before_the_start_is_refused(engine):
 
     assert result.exit_code == 2
     assert "'2026-11-01' is not after --since '2026-11-10'" in result.output
+
+
+def test_a_csv_export_of_an_empty_window_still_has_every_criterion_column(engine):
+    result = run(
+        "export", "decisions", "--since", "2025-01-01", "--until", "2025-01-31"
+    )
+
+    header = result.stdout.splitlines()[0].split(",")
+    assert result.exit_code == 0
+    assert {"pain_level", "budget_level", "engagement_level"} <= set(header)

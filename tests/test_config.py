@@ -199,8 +199,9 @@ def test_slack_setup_names_every_missing_channel_and_team(config):
 
     assert str(caught.value) == (
         "channels.sql, channels.nurture, channels.handoff, team.sdrs, team.aes "
-        "must be set in the config file before the bot can run in Slack (see "
-        "the README's configuration reference)."
+        "must be set in the config file (qualify.toml, or the file "
+        "QUALIFY_CONFIG names) before the bot can run in Slack (see the "
+        "README's configuration reference)."
     )
 
 

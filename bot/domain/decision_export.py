@@ -111,8 +111,12 @@ def iter_decisions(
         last_id = rows[-1][0].id
 
 
-def criteria_in(engine: Engine, window: Window) -> list[str]:
-    """The criteria of every matrix version used in `window`, in matrix order."""
+def criteria_in(
+    engine: Engine, window: Window, current: Iterable[str] = ()
+) -> list[str]:
+    """The current matrix's criteria, then those of every other matrix version
+    used in `window`: the columns stay the same whether or not the window
+    holds decisions."""
     with Session(engine) as session:
         versions = session.scalars(
             _in_window(select(Decision.matrix_version).distinct(), window)
@@ -122,7 +126,7 @@ def criteria_in(engine: Engine, window: Window) -> list[str]:
             .where(MatrixVersion.version.in_(versions))
             .order_by(MatrixVersion.created_at)
         ).all()
-    names: dict[str, None] = {}
+    names: dict[str, None] = dict.fromkeys(current)
     for content in contents:
         names.update(dict.fromkeys(content.get("criteria", {})))
     return list(names)
