@@ -335,6 +335,18 @@ def prefill_from_notes(
     return state
 
 
+def _own_interview(
+    services: Services, interview_id: int, user_id: str, reply: Reply
+) -> InterviewState | None:
+    """The interview, when it is this SDR's; else they are told whose it is."""
+    with session_scope(services.engine) as session:
+        state = interviews.load_interview(interview_id, session=session)
+    if state.interview.sdr_user_id != user_id:
+        reply(_refusal(interviews.NotYourInterview(state.interview.sdr_user_id)))
+        return None
+    return state
+
+
 def open_notes_modal(
     services: Services,
     *,
@@ -343,10 +355,8 @@ def open_notes_modal(
     trigger_id: str,
     reply: Reply,
 ) -> None:
-    with session_scope(services.engine) as session:
-        state = interviews.load_interview(interview_id, session=session)
-    if state.interview.sdr_user_id != user_id:
-        reply(_refusal(interviews.NotYourInterview(state.interview.sdr_user_id)))
+    state = _own_interview(services, interview_id, user_id, reply)
+    if state is None:
         return
     try:
         services.poster.open_modal(trigger_id, blocks.call_notes_modal(interview_id))
@@ -455,10 +465,8 @@ def open_change_modal(
     trigger_id: str,
     reply: Reply,
 ) -> None:
-    with session_scope(services.engine) as session:
-        state = interviews.load_interview(interview_id, session=session)
-    if state.interview.sdr_user_id != user_id:
-        reply(_refusal(interviews.NotYourInterview(state.interview.sdr_user_id)))
+    state = _own_interview(services, interview_id, user_id, reply)
+    if state is None:
         return
     if state.interview.status not in interviews.OPEN_STATUSES:
         reply(_refusal(interviews.InterviewClosed(state.interview.status)))

@@ -145,18 +145,27 @@ def upgrade_database(database_url: str) -> None:
     )
 
 
+def dialect_insert(session, target):
+    """The backend's own INSERT, which has ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(target)
+
+
 def insert_ignoring_conflicts(session, model, values: dict):
     """INSERT a row unless it collides with a unique key.
 
     Returns the new row's primary key, or None when the row already existed.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     key = next(iter(model.__table__.primary_key.columns))
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    statement = (
+        dialect_insert(session, model)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(key)
+    )
     # rowcount is -1 for this statement under psycopg; RETURNING is reliable.
     row = session.execute(statement).first()
     return None if row is None else row[0]

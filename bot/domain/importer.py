@@ -21,13 +21,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from bot.config import USER_ID, Config, normalise_event_name
-from bot.db import session_scope, utcnow
+from bot.db import dialect_insert, session_scope, utcnow
 from bot.domain.exports import (
     Export,
     FileProblem,
@@ -637,11 +636,9 @@ class _EventWriter:
 
 def _insert_events_ignoring_duplicates(session: Session):
     """An INSERT, run for many rows at once, that skips stored dedupe_keys."""
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     table = Event.__table__
     return (
-        insert(table)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id, table.c.lead_id)
     )

@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, dialect_insert
 from bot.domain import mql as mqls
 from bot.domain import sla
 from bot.domain.engagement import EngagementAssessment, assess_leads
@@ -187,7 +186,7 @@ def _resolve(
     )
     for kind, value, lead_id in links:
         session.execute(
-            _insert(session, LeadIdentity)
+            dialect_insert(session, LeadIdentity)
             .values(kind=kind, value=value, lead_id=lead_id, created_at=now)
             .on_conflict_do_nothing()
         )
@@ -234,7 +233,7 @@ def _create_lead(email: str, session: Session, now: datetime, result) -> int:
         "updated_at": now,
     }
     inserted = session.execute(
-        _insert(session, Lead)
+        dialect_insert(session, Lead)
         .values(**values)
         .on_conflict_do_nothing()
         .returning(Lead.id)
@@ -281,7 +280,7 @@ def _insert_events(rows: list[dict], session: Session) -> list[tuple]:
     rows = sorted(rows, key=lambda row: row["dedupe_key"])
     table = Event.__table__
     statement = (
-        _insert(session, Event)
+        dialect_insert(session, Event)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.lead_id, table.c.name, table.c.occurred_at)
@@ -371,9 +370,3 @@ def _intent_label(engagement: EngagementAssessment, config: Config) -> str:
         if is_high and signal.last_seen == engagement.high_intent_at:
             return signal.label
     return ""
-
-
-def _insert(session: Session, model):
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return insert(model)
